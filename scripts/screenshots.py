@@ -1,0 +1,78 @@
+"""Regenerate docs/screenshots/: the Charge screen, the card page and 3-D Secure inside it, the result, History.
+
+Run from the checkout: .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from terminal.app import build_services  # noqa: E402
+from terminal.ui.return_listener import ReturnListener  # noqa: E402
+from terminal.ui.shell import Shell  # noqa: E402
+from tests.ui.charge_flow import charge_by_keyboard, wait_until  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+async def shoot(shell: Shell) -> None:
+    window = shell.window
+    window.resize(1280, 800)
+
+    def snap(name: str) -> None:
+        QApplication.processEvents()
+        window.grab().save(str(OUT / f"{name}.png"))
+        print("wrote", OUT / f"{name}.png")
+
+    await charge_by_keyboard(shell, amount="1250.50", reference="INV-10231", card="4242424242424242", snap=snap)
+    for amount, reference, card in (("89.90", "INV-10232", "4000000000009995"), ("15000", "INV-10233", "5555555555554444")):
+        shell.charge.new_payment()
+        await charge_by_keyboard(shell, amount=amount, reference=reference, card=card)
+        if reference == "INV-10232":
+            snap("result_declined")
+    shell.window.show_history()
+    await wait_until(lambda: shell.history.model.rowCount() == 3, what="History rows")
+    await asyncio.sleep(0.3)
+    snap("history")
+
+
+def main() -> int:
+    import qasync
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication([sys.argv[0]])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    services = build_services(Path(tempfile.mkdtemp(prefix="mt-shots-")), force_sandbox=True)
+
+    async def session() -> None:
+        listener = ReturnListener()
+        await listener.start()
+        shell = Shell(services, listener)
+        shell.window.show()
+        try:
+            await shoot(shell)
+        finally:
+            await shell.bridge.drain()
+            shell.window.close()
+            await listener.stop()
+            await services.aclose()
+
+    with loop:
+        loop.run_until_complete(session())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Composition root and command line: builds everything and wires it together.
+
+    merchant-terminal [--data-dir DIR] [--sim-port N]   open the terminal (SANDBOX when nothing is configured)
+    merchant-terminal --self-test                        build the window, run one sandbox charge, exit 0 or 1
+    merchant-terminal sim [--port N]                     run the simulators alone and print their URLs
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from terminal import __version__
+from terminal.services.history import HistoryService
+from terminal.services.journal import Journal
+from terminal.services.logs import configure_logging
+from terminal.services.payments import PaymentService
+from terminal.services.profiles import (
+    SANDBOX_CREDENTIALS,
+    Profile,
+    ProfileError,
+    ProfileRegistry,
+    load_profiles,
+    sandbox_profile,
+)
+from terminal.services.reconciliation import Reconciler
+from terminal.sim.runner import RunningSims, run_forever, start_simulators
+from terminal.store.database import Database, StoreError, default_data_dir, open_database
+from terminal.store.transactions import TransactionRepository
+
+log = logging.getLogger("terminal.app")
+
+# Flags that would open QtWebEngine's remote debugging port: never in a payment terminal (WEB-5).
+_DEBUG_ENV = ("QTWEBENGINE_REMOTE_DEBUGGING",)
+
+
+class StartupError(RuntimeError):
+    """A reason the terminal cannot start, said in one line."""
+
+
+@dataclass
+class Services:
+    """Everything below the UI, built once per run."""
+
+    database: Database
+    profiles: ProfileRegistry
+    journal: Journal
+    payments: PaymentService
+    history: HistoryService
+    reconciler: Reconciler
+    sims: RunningSims | None = None
+
+    @property
+    def sandbox(self) -> bool:
+        """True when every profile points at a simulator."""
+        return self.profiles.sandbox
+
+    async def aclose(self) -> None:
+        """Close connections, the journal's worker, the database and the simulators, in that order."""
+        await self.profiles.aclose()
+        self.journal.close()
+        self.database.close()
+        if self.sims is not None:
+            self.sims.stop()
+
+
+def sandbox_profiles(sims: RunningSims) -> list[Profile]:
+    """The demo profile of every running simulator that has one."""
+    return [sandbox_profile(name, url) for name, url in sims.urls.items() if name in SANDBOX_CREDENTIALS]
+
+
+def build_services(
+    data_dir: Path | None, *, sim_port: int = 0, force_sandbox: bool = False, operator: str = "clerk"
+) -> Services:
+    """Open the store, load profiles (starting the simulators when there are none) and build the services."""
+    try:
+        database = open_database(data_dir)
+    except StoreError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        live = [] if force_sandbox else load_profiles(database.path.parent / "settings.json")
+        sims = None
+        if not live:
+            try:
+                sims = start_simulators(port=sim_port)
+            except OSError as exc:
+                raise StartupError(f"The sandbox simulators cannot start: {exc}") from None
+        profiles = ProfileRegistry(live if live else sandbox_profiles(sims) if sims else [])
+    except (ProfileError, StartupError):
+        database.close()
+        raise
+    journal = Journal(TransactionRepository(database.engine))
+    payments = PaymentService(journal, profiles, operator=operator)
+    return Services(
+        database=database,
+        profiles=profiles,
+        journal=journal,
+        payments=payments,
+        history=HistoryService(journal),
+        reconciler=Reconciler(journal, profiles, payments),
+        sims=sims,
+    )
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="merchant-terminal", description="Merchant Terminal " + __version__)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--data-dir", type=Path, help="where the database, settings and logs live")
+    parser.add_argument("--sim-port", type=int, default=0, help="first port for the sandbox simulators")
+    parser.add_argument("--self-test", action="store_true", help="run one sandbox charge offscreen and exit")
+    sub = parser.add_subparsers(dest="command")
+    sim = sub.add_parser("sim", help="run the gateway simulators alone")
+    sim.add_argument("--port", type=int, default=0, help="first port (then +1 per simulator)")
+    return parser.parse_args(argv)
+
+
+def _prepare_environment(self_test: bool) -> None:
+    for name in _DEBUG_ENV:
+        os.environ.pop(name, None)
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if "remote-debugging" in flags:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(
+            f for f in flags.split() if "remote-debugging" not in f
+        )
+    if self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium refuses to start its sandbox as root (containers, CI); a desktop user is never root.
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `merchant-terminal` command."""
+    args = _parse(argv)
+    if args.command == "sim":
+        try:
+            run_forever(args.port)
+        except OSError as exc:
+            print(f"merchant-terminal sim: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    _prepare_environment(args.self_test)
+    data_dir = args.data_dir or default_data_dir()
+    if args.self_test and args.data_dir is None:
+        # A self-test on an installed build never writes sandbox payments into the shop's real history.
+        data_dir = Path(tempfile.mkdtemp(prefix="merchant-terminal-self-test-"))
+    try:
+        configure_logging(data_dir / "logs")
+    except OSError as exc:
+        print(f"merchant-terminal: data directory {data_dir} cannot be used: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        services = build_services(data_dir, sim_port=args.sim_port, force_sandbox=args.self_test)
+    except (StartupError, ProfileError) as exc:
+        print(f"merchant-terminal: {exc}", file=sys.stderr)
+        return 2
+    from terminal.ui.shell import run_gui  # Qt is loaded only when a window is wanted
+
+    return run_gui(services, self_test=args.self_test)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

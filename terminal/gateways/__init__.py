@@ -1,0 +1,1 @@
+"""Gateway adapters behind one contract (base.py)."""

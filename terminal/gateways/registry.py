@@ -1,0 +1,85 @@
+"""Which gateways exist, what each needs to be configured, and how to build its adapter.
+
+The services layer builds adapters only through here; a settings screen can be generated from
+SETTINGS_FIELDS, SECRET_FIELDS and FIELD_LABELS. Secrets come from the caller (the OS keyring or the
+published sandbox credentials), never from settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from terminal.domain.capabilities import Capabilities
+from terminal.gateways import ogopay
+from terminal.gateways.base import Gateway
+from terminal.gateways.errors import ValidationError
+
+__all__ = [
+    "FIELD_LABELS",
+    "GATEWAYS",
+    "PRESET_URLS",
+    "SECRET_FIELDS",
+    "SETTINGS_FIELDS",
+    "build_gateway",
+    "capabilities_of",
+]
+
+GATEWAYS: Final[tuple[str, ...]] = ("ogopay",)
+
+# Non-secret settings (stored in the settings file) and secrets (OS keyring), by gateway.
+SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {"ogopay": ("base_url", "merchant_id")}
+SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {"ogopay": ("secret",)}
+
+FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
+    "ogopay": {"base_url": "Gateway address", "merchant_id": "Merchant id", "secret": "Secret key"},
+}
+
+# The vendor's published addresses, offered as choices for base_url.
+PRESET_URLS: Final[Mapping[str, Mapping[str, str]]] = {
+    "ogopay": {"test": ogopay.TEST_URL, "live": ogopay.LIVE_URL},
+}
+
+_CAPABILITIES: Final[Mapping[str, Capabilities]] = {"ogopay": ogopay.CAPABILITIES}
+
+
+def capabilities_of(gateway: str) -> Capabilities:
+    """The declared capabilities of a gateway; KeyError for a gateway this terminal does not know."""
+    try:
+        return _CAPABILITIES[gateway]
+    except KeyError:
+        raise KeyError(f"unknown gateway {gateway!r}; known: {', '.join(GATEWAYS)}") from None
+
+
+def _missing(gateway: str, name: str) -> ValidationError:
+    label = FIELD_LABELS[gateway].get(name, name)
+    return ValidationError(
+        f"{capabilities_of(gateway).display_name}: the {label.lower()} is not set.", field=name
+    )
+
+
+def build_gateway(
+    gateway: str,
+    settings: Mapping[str, str],
+    secrets: Mapping[str, str],
+    *,
+    live: bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout | None = None,
+) -> Gateway:
+    """The adapter for one profile. ValidationError (with `field`) names a missing or unusable setting."""
+    capabilities_of(gateway)
+    values = {name: settings.get(name, "").strip() for name in SETTINGS_FIELDS[gateway]}
+    # Secrets are used exactly as given: OGO's key is the text itself, never trimmed or decoded.
+    keys = {name: secrets.get(name, "") for name in SECRET_FIELDS[gateway]}
+    for name, value in (*values.items(), *keys.items()):
+        if not value:
+            raise _missing(gateway, name)
+    if gateway == "ogopay":
+        config = ogopay.OgoPayConfig(
+            base_url=values["base_url"], merchant_id=values["merchant_id"], secret=keys["secret"], live=live
+        )
+        return ogopay.OgoPayGateway(config, transport=transport, timeout=timeout)
+    raise KeyError(f"unknown gateway {gateway!r}")  # pragma: no cover - capabilities_of refused it already

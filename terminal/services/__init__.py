@@ -1,0 +1,1 @@
+"""Use cases: payments (the only code that moves money), reconciliation, history, profiles."""

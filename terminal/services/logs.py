@@ -1,0 +1,61 @@
+"""Logging for the terminal: one rotating file in the data directory, every record scrubbed first."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from terminal.domain.scrub import scrub_text
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class ScrubbingFilter(logging.Filter):
+    """Removes card numbers, CVCs and known secrets from a record's final text, traceback included."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub_text(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = scrub_text(text, self.secrets)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = scrub_text(record.stack_info, self.secrets)
+        return True
+
+
+def configure_logging(log_dir: Path | None, *, level: int = logging.INFO) -> None:
+    """Send the terminal's logs to `log_dir/terminal.log` (and stderr), scrubbed on every handler."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_dir / "terminal.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+            )
+        )
+    for handler in handlers:
+        handler.addFilter(ScrubbingFilter())
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    handlers[0].setLevel(logging.WARNING)
+    sys.excepthook = _scrubbed_excepthook
+
+
+def _scrubbed_excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    # A crash report goes through the same scrubbing filter as every other record.
+    logging.getLogger("terminal.crash").critical("Unhandled error", exc_info=(kind, value, tb))

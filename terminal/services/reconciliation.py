@@ -1,0 +1,83 @@
+"""Reconciliation: resolve operations left `created`, `sent`, in a challenge or `unknown`.
+
+It asks the gateway where the gateway has a lookup and never re-sends a money request. What it
+cannot resolve stays `unknown` and is listed for an operator (Needs attention).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from terminal.domain.ledger import Operation, Transaction
+from terminal.domain.operations import OperationState
+from terminal.gateways.base import Outcome
+from terminal.gateways.errors import GatewayError, NotSupportedError
+from terminal.services.journal import Journal
+from terminal.services.payments import PaymentService
+from terminal.services.profiles import ProfileError, ProfileRegistry
+
+log = logging.getLogger(__name__)
+
+NEVER_SENT = "The terminal stopped before sending this request; nothing reached the gateway."
+PAGE_CLOSED = "The card page was closed before the payment was sent; nothing was charged."
+NO_LOOKUP = "The gateway offers no status lookup; check the gateway's back office and resolve it by hand."
+
+
+@dataclass(slots=True)
+class ReconciliationReport:
+    """What one pass resolved and what it left for an operator."""
+
+    resolved: list[Operation] = field(default_factory=list)
+    needs_attention: list[Operation] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """One line for the status bar."""
+        return f"Reconciliation: {len(self.resolved)} resolved, {len(self.needs_attention)} need attention."
+
+
+class Reconciler:
+    """Resolves what it can of the unresolved journal, at start-up and on a schedule."""
+
+    def __init__(self, journal: Journal, profiles: ProfileRegistry, payments: PaymentService) -> None:
+        self.journal = journal
+        self.profiles = profiles
+        self.payments = payments
+
+    async def run(self) -> ReconciliationReport:
+        """One pass over every unresolved operation, oldest first."""
+        report = ReconciliationReport()
+        for tx, op in await self.journal.unresolved():
+            resolved = await self._resolve(tx, op)
+            bucket = report.needs_attention if resolved.state is OperationState.UNKNOWN else report.resolved
+            bucket.append(resolved)
+        if report.resolved or report.needs_attention:
+            log.info(report.summary)
+        return report
+
+    async def _resolve(self, tx: Transaction, op: Operation) -> Operation:
+        if op.state is OperationState.CREATED:
+            # Written but never marked sent: the request provably did not leave.
+            return await self.journal.move(op, OperationState.FAILED, reason=NEVER_SENT)
+        if op.state is OperationState.CHALLENGE and not op.gateway_reference:
+            return await self.journal.move(op, OperationState.FAILED, reason=PAGE_CLOSED)
+        return await self._ask_gateway(tx, op)
+
+    async def _ask_gateway(self, tx: Transaction, op: Operation) -> Operation:
+        try:
+            profile = self.profiles.get(tx.profile)
+            if not profile.capabilities.lookup_by_reference:
+                raise NotSupportedError(NO_LOOKUP)
+            result = await self.profiles.gateway(profile.id).fetch(op.gateway_reference, op.merchant_reference)
+        except (GatewayError, ProfileError) as exc:
+            message = exc.message if isinstance(exc, GatewayError) else str(exc)
+            if op.state is OperationState.UNKNOWN:
+                return op
+            return await self.journal.move(op, OperationState.UNKNOWN, gateway_message=message)
+        if result.outcome in (Outcome.APPROVED, Outcome.DECLINED):
+            return await self.payments.record_result(op, result)
+        # Not found or still pending is not proof of anything: it stays unknown for the next pass.
+        if op.state is OperationState.UNKNOWN:
+            return op
+        return await self.journal.move(op, OperationState.UNKNOWN, gateway_message=result.gateway_message)

@@ -1,0 +1,512 @@
+"""The transaction repository: the ledger's transactions and operations in and out of the database.
+
+It takes and returns domain objects, never rows. Every write is one short database transaction that
+is committed (and, on SQLite, fsynced) when the method returns: `append_operation` is the write-ahead
+record of DESIGN.md "Exactly once". Methods are synchronous; services call them from an executor.
+
+Times go in timezone-aware (any zone) and come out in UTC. The store refuses what it must never keep:
+a card number (first six / last four only), and free text or a token that looks like a full card
+number (13-19 digits passing Luhn).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, exists, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from terminal.domain.declines import DeclineCode
+from terminal.domain.ledger import CardSummary, Operation, Transaction, TransactionState
+from terminal.domain.money import Money
+from terminal.domain.operations import OperationKind, OperationState, TransitionError, check_transition
+from terminal.store import (
+    DuplicateError,
+    IllegalTransitionError,
+    InvalidRecordError,
+    NotFoundError,
+    StaleOperationError,
+    StoreError,
+)
+from terminal.store.database import writer
+from terminal.store.schema import (
+    CARD_BRAND_LENGTH,
+    CARD_EXPIRY_LENGTH,
+    CARD_FIRST6_LENGTH,
+    CARD_LAST4_LENGTH,
+    operations,
+    transactions,
+)
+
+__all__ = ["OUTCOME_FIELDS", "UNRESOLVED_STATES", "TransactionRepository", "TransactionRow"]
+
+# Operations whose outcome is not known yet: what reconciliation and the operator look at.
+UNRESOLVED_STATES = tuple(state for state in OperationState if not state.is_final)
+
+# What the gateway's answer may set on an operation, besides its state and updated_at.
+OUTCOME_FIELDS = (
+    "gateway_reference",
+    "approval_code",
+    "decline_code",
+    "gateway_code",
+    "gateway_message",
+    "avs_result",
+    "cvc_result",
+)
+# What never changes once an operation is written.
+_FIXED_FIELDS = (
+    "transaction_id",
+    "kind",
+    "amount",
+    "idempotency_key",
+    "merchant_reference",
+    "created_at",
+    "operator",
+    "reason",
+)
+
+# SQLite's default limit on bound parameters is 32766 (999 before 3.32); stay far below.
+_IN_CHUNK = 500
+
+_PAN_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRow:
+    """One line of the history screen."""
+
+    id: str
+    created_at: datetime
+    merchant_reference: str
+    gateway: str
+    profile: str
+    amount: Money
+    state: TransactionState
+    kind: OperationKind | None
+    card_brand: str
+    card_last4: str
+    customer_name: str
+    sandbox: bool
+
+    @classmethod
+    def of(cls, tx: Transaction) -> TransactionRow:
+        """The history line of a transaction: its opening amount and kind, its derived state."""
+        first = tx.first_operation
+        return cls(
+            id=tx.id,
+            created_at=tx.created_at,
+            merchant_reference=tx.merchant_reference,
+            gateway=tx.gateway,
+            profile=tx.profile,
+            amount=tx.amount,
+            state=tx.state,
+            kind=first.kind if first else None,
+            card_brand=tx.card.brand,
+            card_last4=tx.card.last4,
+            customer_name=tx.customer_name,
+            sandbox=tx.sandbox,
+        )
+
+
+class TransactionRepository:
+    """Transactions and their journal of operations, stored through SQLAlchemy Core."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    # -- writes ----------------------------------------------------------------------------
+    def add(self, tx: Transaction) -> None:
+        """Store a new transaction with its operations (in journal order), in one database transaction."""
+        tx_values = _transaction_values(tx)
+        op_values = []
+        for seq, op in enumerate(tx.operations, start=1):
+            if op.transaction_id != tx.id:
+                raise InvalidRecordError(
+                    f"Operation {op.id} belongs to transaction {op.transaction_id}, not {tx.id}"
+                )
+            _check_currency(op, tx.currency)
+            op_values.append(_operation_values(op, seq))
+        with self._writing(f"add transaction {tx.id}") as conn:
+            if conn.execute(select(transactions.c.id).where(transactions.c.id == tx.id)).first():
+                raise DuplicateError(f"Transaction {tx.id} is already stored")
+            other = conn.execute(
+                select(transactions.c.id).where(
+                    transactions.c.gateway == tx.gateway,
+                    transactions.c.profile == tx.profile,
+                    transactions.c.merchant_reference == tx.merchant_reference,
+                )
+            ).first()
+            if other:
+                raise DuplicateError(
+                    f"Merchant reference {tx.merchant_reference} is already used at "
+                    f"{tx.gateway}/{tx.profile} (transaction {other.id})"
+                )
+            conn.execute(insert(transactions).values(**tx_values))
+            for op, values in zip(tx.operations, op_values, strict=True):
+                _check_new_operation(conn, op)
+                conn.execute(insert(operations).values(**values))
+
+    def append_operation(self, op: Operation) -> None:
+        """Append `op` to its transaction's journal; it is durably committed when this returns."""
+        with self._writing(f"append operation {op.id}") as conn:
+            parent = conn.execute(
+                select(transactions.c.currency)
+                .where(transactions.c.id == op.transaction_id)
+                .with_for_update()
+            ).first()
+            if parent is None:
+                raise NotFoundError(
+                    f"Transaction {op.transaction_id} is not stored; cannot append operation {op.id}"
+                )
+            _check_currency(op, parent.currency)
+            _check_new_operation(conn, op)
+            last = conn.execute(
+                select(func.coalesce(func.max(operations.c.seq), 0)).where(
+                    operations.c.transaction_id == op.transaction_id
+                )
+            ).scalar_one()
+            conn.execute(insert(operations).values(**_operation_values(op, int(last) + 1)))
+
+    def update_operation(self, op: Operation, *, expected_state: OperationState | None = None) -> None:
+        """Store `op`'s new state, outcome fields and updated_at.
+
+        The move from the stored state must be legal (IllegalTransitionError); nothing else may differ
+        from the stored operation (InvalidRecordError). With `expected_state`, the stored state must be
+        that one (StaleOperationError otherwise), so a caller acting on an old copy cannot overwrite a
+        newer outcome. The update is conditional on the state read in the same database transaction.
+        """
+        updated_at = _utc_in(op.updated_at, f"Operation {op.id} updated_at")
+        outcome = {name: getattr(op, name) for name in OUTCOME_FIELDS}
+        outcome["decline_code"] = op.decline_code.value if op.decline_code is not None else None
+        with self._writing(f"update operation {op.id}") as conn:
+            row = conn.execute(select(operations).where(operations.c.id == op.id).with_for_update()).first()
+            if row is None:
+                raise NotFoundError(f"Operation {op.id} is not stored")
+            stored = _operation(row)
+            if expected_state is not None and stored.state is not expected_state:
+                raise StaleOperationError(
+                    f"Operation {op.id} is {stored.state}, not {expected_state}: it was updated meanwhile"
+                )
+            changed = [name for name in _FIXED_FIELDS if getattr(stored, name) != getattr(op, name)]
+            if changed:
+                raise InvalidRecordError(
+                    f"Operation {op.id}: only the state and outcome may change, not {', '.join(changed)}"
+                )
+            try:
+                check_transition(stored.state, op.state)
+            except TransitionError as exc:
+                raise IllegalTransitionError(f"Operation {op.id}: {exc}") from exc
+            result = conn.execute(
+                update(operations)
+                .where(operations.c.id == op.id, operations.c.state == stored.state.value)
+                .values(state=op.state.value, updated_at=updated_at, **outcome)
+            )
+            if result.rowcount != 1:
+                raise StaleOperationError(f"Operation {op.id} changed while it was being updated")
+
+    def update_card(self, tx_id: str, card: CardSummary) -> None:
+        """Record what may be kept of the transaction's card (known once the card is tokenised)."""
+        values = _card_values(card)
+        with self._writing(f"update the card of transaction {tx_id}") as conn:
+            result = conn.execute(update(transactions).where(transactions.c.id == tx_id).values(**values))
+            if result.rowcount != 1:
+                raise NotFoundError(f"Transaction {tx_id} is not stored")
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, tx_id: str) -> Transaction | None:
+        """The transaction with its journal, or None."""
+        with self._reading() as conn:
+            return _load(conn, [tx_id]).get(tx_id)
+
+    def get_by_reference(self, gateway: str, profile: str, merchant_reference: str) -> Transaction | None:
+        """The transaction opened with this merchant reference at this gateway and profile, or None."""
+        with self._reading() as conn:
+            tx_id = conn.execute(
+                select(transactions.c.id).where(
+                    transactions.c.gateway == gateway,
+                    transactions.c.profile == profile,
+                    transactions.c.merchant_reference == merchant_reference,
+                )
+            ).scalar_one_or_none()
+            return None if tx_id is None else _load(conn, [tx_id]).get(tx_id)
+
+    def operation(self, op_id: str) -> Operation | None:
+        """One operation, or None."""
+        with self._reading() as conn:
+            row = conn.execute(select(operations).where(operations.c.id == op_id)).first()
+            return None if row is None else _operation(row)
+
+    def unresolved_operations(self) -> list[tuple[Transaction, Operation]]:
+        """Operations created, sent, in a challenge or unknown, oldest first, each with its transaction."""
+        with self._reading() as conn:
+            ids = conn.execute(
+                select(operations.c.id, operations.c.transaction_id)
+                .where(operations.c.state.in_([state.value for state in UNRESOLVED_STATES]))
+                .order_by(operations.c.created_at, operations.c.transaction_id, operations.c.seq)
+            ).all()
+            loaded = _load(conn, {row.transaction_id for row in ids})
+        pairs = []
+        for op_id, tx_id in ids:
+            tx = loaded[tx_id]
+            pairs.append((tx, next(op for op in tx.operations if op.id == op_id)))
+        return pairs
+
+    def page(
+        self, offset: int, limit: int, *, search: str = "", gateway: str | None = None
+    ) -> list[TransactionRow]:
+        """History rows, newest first; `search` matches a merchant reference prefix, the last four digits,
+        part of the customer's name or id, or a gateway reference, ignoring case."""
+        query = (
+            select(transactions.c.id)
+            .where(*_filters(search, gateway))
+            .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
+            .offset(max(offset, 0))
+            .limit(max(limit, 0))
+        )
+        with self._reading() as conn:
+            ids = list(conn.execute(query).scalars())
+            loaded = _load(conn, ids)
+        return [TransactionRow.of(loaded[tx_id]) for tx_id in ids]
+
+    def count(self, *, search: str = "", gateway: str | None = None) -> int:
+        """How many history rows `page` would show with these filters."""
+        query = select(func.count()).select_from(transactions).where(*_filters(search, gateway))
+        with self._reading() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # -- plumbing --------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self, action: str) -> Iterator[Connection]:
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise DuplicateError(f"Could not {action}: {_first_line(exc.orig)}") from exc
+        except DBAPIError as exc:
+            raise StoreError(f"Could not {action}: {_first_line(exc.orig)}") from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise StoreError(f"Could not read the transaction history: {_first_line(exc.orig)}") from exc
+
+
+# -- rows to domain objects ---------------------------------------------------------------------
+
+
+def _load(conn: Connection, ids: Iterable[str]) -> dict[str, Transaction]:
+    """Transactions by id with their journals: one query for the transactions, one for the operations."""
+    wanted = list(dict.fromkeys(ids))
+    tx_rows: list[Row[Any]] = []
+    op_rows: list[Row[Any]] = []
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        tx_rows += conn.execute(select(transactions).where(transactions.c.id.in_(chunk))).all()
+        op_rows += conn.execute(
+            select(operations)
+            .where(operations.c.transaction_id.in_(chunk))
+            .order_by(operations.c.transaction_id, operations.c.seq)
+        ).all()
+    journals: dict[str, list[Operation]] = {}
+    for row in op_rows:
+        journals.setdefault(row.transaction_id, []).append(_operation(row))
+    return {row.id: _transaction(row, journals.get(row.id, ())) for row in tx_rows}
+
+
+def _transaction(row: Row[Any], ops: Sequence[Operation]) -> Transaction:
+    return Transaction(
+        id=row.id,
+        gateway=row.gateway,
+        profile=row.profile,
+        merchant_reference=row.merchant_reference,
+        currency=row.currency,
+        created_at=_utc_out(row.created_at),
+        operations=tuple(ops),
+        customer_id=row.customer_id,
+        customer_name=row.customer_name,
+        description=row.description,
+        card=CardSummary(
+            brand=row.card_brand,
+            first6=row.card_first6,
+            last4=row.card_last4,
+            expiry=row.card_expiry,
+            token=row.card_token,
+        ),
+        sandbox=bool(row.sandbox),
+    )
+
+
+def _operation(row: Row[Any]) -> Operation:
+    return Operation(
+        id=row.id,
+        transaction_id=row.transaction_id,
+        kind=OperationKind(row.kind),
+        amount=Money(int(row.amount_minor), row.currency),
+        state=OperationState(row.state),
+        idempotency_key=row.idempotency_key,
+        merchant_reference=row.merchant_reference,
+        created_at=_utc_out(row.created_at),
+        updated_at=_utc_out(row.updated_at),
+        operator=row.operator,
+        gateway_reference=row.gateway_reference,
+        approval_code=row.approval_code,
+        decline_code=DeclineCode(row.decline_code) if row.decline_code is not None else None,
+        gateway_code=row.gateway_code,
+        gateway_message=row.gateway_message,
+        avs_result=row.avs_result,
+        cvc_result=row.cvc_result,
+        reason=row.reason,
+    )
+
+
+# -- domain objects to rows ---------------------------------------------------------------------
+
+
+def _transaction_values(tx: Transaction) -> dict[str, Any]:
+    for name in ("customer_name", "description"):
+        _refuse_card_number(getattr(tx, name), f"Transaction {tx.id} {name.replace('_', ' ')}")
+    return {
+        "id": tx.id,
+        "gateway": tx.gateway,
+        "profile": tx.profile,
+        "merchant_reference": tx.merchant_reference,
+        "currency": tx.currency,
+        "customer_id": tx.customer_id,
+        "customer_name": tx.customer_name,
+        "description": tx.description,
+        "sandbox": tx.sandbox,
+        "created_at": _utc_in(tx.created_at, f"Transaction {tx.id} created_at"),
+        **_card_values(tx.card),
+    }
+
+
+def _card_values(card: CardSummary) -> dict[str, Any]:
+    # Never echo the refused value: it may be the very card number we must not write anywhere.
+    if card.first6 and not _digits(card.first6, CARD_FIRST6_LENGTH):
+        raise InvalidRecordError(f"Card: the first digits must be at most {CARD_FIRST6_LENGTH} digits")
+    if card.last4 and not _digits(card.last4, CARD_LAST4_LENGTH):
+        raise InvalidRecordError(f"Card: the last digits must be at most {CARD_LAST4_LENGTH} digits")
+    if len(card.expiry) > CARD_EXPIRY_LENGTH:
+        raise InvalidRecordError(f"Card: the expiry must be at most {CARD_EXPIRY_LENGTH} characters (MM/YY)")
+    if len(card.brand) > CARD_BRAND_LENGTH:
+        raise InvalidRecordError(f"Card: the brand must be at most {CARD_BRAND_LENGTH} characters")
+    _refuse_card_number(card.token, "Card: the token")
+    return {
+        "card_brand": card.brand,
+        "card_first6": card.first6,
+        "card_last4": card.last4,
+        "card_expiry": card.expiry,
+        "card_token": card.token,
+    }
+
+
+def _operation_values(op: Operation, seq: int) -> dict[str, Any]:
+    return {
+        "id": op.id,
+        "transaction_id": op.transaction_id,
+        "seq": seq,
+        "kind": op.kind.value,
+        "state": op.state.value,
+        "amount_minor": op.amount.minor,
+        "currency": op.amount.currency,
+        "idempotency_key": op.idempotency_key,
+        "merchant_reference": op.merchant_reference,
+        "operator": op.operator,
+        "gateway_reference": op.gateway_reference,
+        "approval_code": op.approval_code,
+        "decline_code": op.decline_code.value if op.decline_code is not None else None,
+        "gateway_code": op.gateway_code,
+        "gateway_message": op.gateway_message,
+        "avs_result": op.avs_result,
+        "cvc_result": op.cvc_result,
+        "reason": op.reason,
+        "created_at": _utc_in(op.created_at, f"Operation {op.id} created_at"),
+        "updated_at": _utc_in(op.updated_at, f"Operation {op.id} updated_at"),
+    }
+
+
+def _check_currency(op: Operation, currency: str) -> None:
+    if op.amount.currency != currency:
+        raise InvalidRecordError(
+            f"Operation {op.id} is in {op.amount.currency}; its transaction is in {currency}"
+        )
+
+
+def _check_new_operation(conn: Connection, op: Operation) -> None:
+    if conn.execute(select(operations.c.id).where(operations.c.id == op.id)).first():
+        raise DuplicateError(f"Operation {op.id} is already stored")
+    other = conn.execute(
+        select(operations.c.id).where(operations.c.idempotency_key == op.idempotency_key)
+    ).scalar_one_or_none()
+    if other is not None:
+        raise DuplicateError(f"Idempotency key of operation {op.id} is already used by operation {other}")
+
+
+def _filters(search: str, gateway: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if gateway:
+        conditions.append(transactions.c.gateway == gateway)
+    text = search.strip()
+    if text:
+        lowered = text.lower()
+        matches: list[ColumnElement[bool]] = [
+            func.lower(transactions.c.merchant_reference).startswith(lowered, autoescape=True),
+            func.lower(transactions.c.customer_name).contains(lowered, autoescape=True),
+            func.lower(transactions.c.customer_id).contains(lowered, autoescape=True),
+            exists().where(
+                operations.c.transaction_id == transactions.c.id, operations.c.gateway_reference == text
+            ),
+        ]
+        if _digits(text, CARD_LAST4_LENGTH) and len(text) == CARD_LAST4_LENGTH:
+            matches.append(transactions.c.card_last4 == text)
+        conditions.append(or_(*matches))
+    return conditions
+
+
+# -- values --------------------------------------------------------------------------------------
+
+
+def _utc_in(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidRecordError(f"{what} must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def _utc_out(moment: datetime) -> datetime:
+    # SQLite keeps the UTC wall time without its zone; PostgreSQL returns the session's zone.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _digits(text: str, at_most: int) -> bool:
+    return len(text) <= at_most and text.isascii() and text.isdigit()
+
+
+def _refuse_card_number(text: str, what: str) -> None:
+    for match in _PAN_LIKE.finditer(text):
+        if _luhn(re.sub(r"[ -]", "", match.group())):
+            raise InvalidRecordError(f"{what} looks like a card number; card numbers are never stored")
+
+
+def _luhn(number: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Qt: main window, screens, table models, the web view and the async bridge."""

@@ -1,0 +1,79 @@
+"""The one bridge from Qt screens to async services: keeps tasks alive, blocks double submits, routes errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class AsyncBridge(QObject):
+    """Runs service coroutines on the qasync loop for the screens.
+
+    While a task runs, the controls that started it are disabled (no double submit) and `busy`
+    reports the work; the result or the error is handed to the screen's callbacks on the UI thread.
+    """
+
+    busy = Signal(str)
+    idle = Signal()
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def running(self) -> int:
+        """How many tasks are in flight."""
+        return len(self._tasks)
+
+    def run(
+        self,
+        coro: Coroutine[Any, Any, T],
+        *,
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        controls: Sequence[QWidget] = (),
+        busy_text: str = "Working…",
+    ) -> asyncio.Task[T]:
+        """Start `coro`; disable `controls` until it ends; call `on_done(result)` or `on_error(exc)`."""
+        task: asyncio.Task[T] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        disabled = [c for c in controls if c.isEnabled()]
+        for control in disabled:
+            control.setEnabled(False)
+        self.busy.emit(busy_text)
+
+        def finished(done: asyncio.Task[T]) -> None:
+            self._tasks.discard(done)
+            for control in disabled:
+                control.setEnabled(True)
+            if not self._tasks:
+                self.idle.emit()
+            if done.cancelled():
+                return
+            exc = done.exception()
+            if exc is not None:
+                if on_error is not None:
+                    on_error(exc)
+                else:
+                    log.error("Background task failed", exc_info=exc)
+                    self.failed.emit(str(exc) or type(exc).__name__)
+                return
+            if on_done is not None:
+                on_done(done.result())
+
+        task.add_done_callback(finished)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for every task in flight (used at shutdown and by tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

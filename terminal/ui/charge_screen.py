@@ -1,0 +1,201 @@
+"""The Charge screen: form → the gateway's card page (and 3-D Secure) in the web view → the result."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from terminal.domain.operations import OperationState
+from terminal.gateways.errors import GatewayError
+from terminal.services.payments import HostedPayment, PaymentInputError, PaymentOutcome, PaymentService
+from terminal.services.profiles import ProfileError, ProfileRegistry
+from terminal.ui.async_bridge import AsyncBridge
+from terminal.ui.charge_form import ChargeForm, ChargeInput
+from terminal.ui.return_listener import PageSlot, ReturnListener
+from terminal.ui.web_view import PaymentWebView
+
+log = logging.getLogger(__name__)
+
+
+class ResultPanel(QWidget):
+    """The outcome in large type: approved with its code, declined with the reason, or unknown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headline = QLabel()
+        self.headline.setObjectName("resultHeadline")
+        self.details = QLabel()
+        self.details.setObjectName("resultDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.new_payment = QPushButton("New payment  ⏎")
+        self.new_payment.setObjectName("primary")
+        self.new_payment.setDefault(True)
+        self.show_history = QPushButton("Show in History (F3)")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.show_history)
+        buttons.addWidget(self.new_payment)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.headline, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.details, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(16)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+
+    def show_outcome(self, outcome: PaymentOutcome) -> None:
+        """Fill the panel from a payment outcome."""
+        op, tx = outcome.operation, outcome.transaction
+        state = op.state
+        headline, kind = {
+            OperationState.SUCCEEDED: ("✔  Approved", "approved"),
+            OperationState.DECLINED: ("✖  Declined", "declined"),
+            OperationState.UNKNOWN: ("?  Outcome unknown", "unknown"),
+        }.get(state, ("✖  Not charged", "declined"))
+        self.headline.setText(headline)
+        self.headline.setProperty("outcome", kind)
+        self.headline.style().unpolish(self.headline)
+        self.headline.style().polish(self.headline)
+        lines = [outcome.message, "", f"Amount: {op.amount.display()}", f"Order reference: {tx.merchant_reference}"]
+        if tx.card.masked:
+            lines.append(f"Card: {tx.card.masked}")
+        if op.approval_code:
+            lines.append(f"Approval code: {op.approval_code}")
+        if op.gateway_reference:
+            lines.append(f"Gateway reference: {op.gateway_reference}")
+        self.details.setText("\n".join(lines))
+        self.new_payment.setFocus()
+
+
+class ChargeScreen(QWidget):
+    """Takes one payment at a time; `completed` fires with each outcome so History can refresh."""
+
+    completed = Signal(object)
+    history_requested = Signal()
+
+    def __init__(
+        self,
+        payments: PaymentService,
+        profiles: ProfileRegistry,
+        listener: ReturnListener,
+        bridge: AsyncBridge,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.payments = payments
+        self.profiles = profiles
+        self.listener = listener
+        self.bridge = bridge
+        self.form = ChargeForm(profiles.all())
+        self.result = ResultPanel()
+        self.card_page = QWidget()
+        self._card_layout = QVBoxLayout(self.card_page)
+        self._card_layout.setContentsMargins(0, 0, 0, 0)
+        self.view: PaymentWebView | None = None
+        self._hosted: HostedPayment | None = None
+        self._slot: PageSlot | None = None
+        self.stack = QStackedWidget()
+        for page in (self.form, self.card_page, self.result):
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.stack)
+        self.form.submitted.connect(self._start)
+        self.result.new_payment.clicked.connect(self.new_payment)
+        self.result.show_history.clicked.connect(self.history_requested)
+        cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.card_page)
+        cancel.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        cancel.activated.connect(self.cancel_card_entry)
+
+    # -- flow -------------------------------------------------------------------------------
+    def _start(self, request: ChargeInput) -> None:
+        self.bridge.run(
+            self._open_card_page(request),
+            on_error=self._start_failed,
+            controls=[self.form.enter_card],
+            busy_text="Opening the card page…",
+        )
+
+    async def _open_card_page(self, request: ChargeInput) -> None:
+        profile = self.profiles.get(request.profile_id)
+        slot = self.listener.new_page()
+        hosted = await self.payments.begin_hosted(
+            request.profile_id,
+            request.kind,
+            request.amount,
+            return_url=slot.return_url,
+            merchant_reference=request.reference,
+            customer_id=request.customer_id,
+            customer_name=request.customer_name,
+            description=request.description,
+        )
+        self._hosted, self._slot = hosted, slot
+        view = PaymentWebView(hosted.challenge, allow_loopback_http=not profile.live)
+        view.cancelled.connect(self.cancel_card_entry)
+        view.load_failed.connect(self._page_failed)
+        self._show_view(view)
+        fields = await slot.wait()
+        self._close_view()
+        self.stack.setCurrentWidget(self.result)
+        self.result.headline.setText("Charging…")
+        self.result.details.setText("Waiting for the gateway. Do not close the terminal.")
+        outcome = await self.payments.complete_hosted(hosted, fields)
+        self._finish(outcome)
+
+    def _show_view(self, view: PaymentWebView) -> None:
+        self._close_view()
+        self.view = view
+        self._card_layout.addWidget(view)
+        self.stack.setCurrentWidget(self.card_page)
+        view.load()
+        view.setFocus()
+
+    def _close_view(self) -> None:
+        if self.view is not None:
+            self.view.close_page()
+            self._card_layout.removeWidget(self.view)
+            self.view.deleteLater()
+            self.view = None
+
+    def _start_failed(self, exc: BaseException) -> None:
+        self._close_view()
+        self.stack.setCurrentWidget(self.form)
+        if isinstance(exc, PaymentInputError):
+            self.form.show_error(exc.field, exc.message)
+            self.form.focus_field(exc.field)
+        elif isinstance(exc, (GatewayError, ProfileError)):
+            self.form.message.setText(getattr(exc, "message", str(exc)))
+        else:
+            log.error("Charge failed", exc_info=exc)
+            self.form.message.setText(f"Something went wrong: {exc}. Nothing was charged twice; see History.")
+
+    def _page_failed(self, reason: str) -> None:
+        self.form.message.setText(f"The card page could not be shown: {reason}")
+        self.cancel_card_entry()
+
+    def cancel_card_entry(self) -> None:
+        """Esc on the card page: close it; the operation is recorded as not sent."""
+        hosted, slot = self._hosted, self._slot
+        if hosted is None or slot is None or slot.done:
+            return
+        slot.cancel()
+        self._close_view()
+        self._hosted = self._slot = None
+        self.stack.setCurrentWidget(self.form)
+        self.bridge.run(self.payments.cancel_hosted(hosted), on_done=self.completed.emit)
+
+    def _finish(self, outcome: PaymentOutcome) -> None:
+        self._hosted = self._slot = None
+        self.result.show_outcome(outcome)
+        self.stack.setCurrentWidget(self.result)
+        self.result.new_payment.setFocus()
+        self.completed.emit(outcome)
+
+    def new_payment(self) -> None:
+        """Back to an empty form for the next customer."""
+        self.form.reset()
+        self.stack.setCurrentWidget(self.form)
+        self.form.amount.setFocus()

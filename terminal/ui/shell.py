@@ -1,0 +1,151 @@
+"""Runs the Qt application on the qasync loop: the window, start-up reconciliation, and --self-test."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import traceback
+from datetime import date
+from typing import Protocol
+
+from PySide6.QtWidgets import QApplication
+
+# QtWebEngine must be loaded before the QApplication exists.
+from terminal.ui import web_view as _web_view  # noqa: F401
+from terminal.services.history import HistoryService
+from terminal.services.payments import PaymentService
+from terminal.services.profiles import ProfileRegistry
+from terminal.services.reconciliation import Reconciler
+from terminal.ui.async_bridge import AsyncBridge
+from terminal.ui.charge_screen import ChargeScreen
+from terminal.ui.history_screen import HistoryScreen
+from terminal.ui.main_window import MainWindow
+from terminal.ui.page_driver import click, fill_and_submit
+from terminal.ui.return_listener import ReturnListener
+
+log = logging.getLogger(__name__)
+
+
+class ShellServices(Protocol):
+    """What the window needs from the layers below (app.Services provides it)."""
+
+    profiles: ProfileRegistry
+    payments: PaymentService
+    history: HistoryService
+    reconciler: Reconciler
+
+    @property
+    def sandbox(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Shell:
+    """The window and its helpers for one run of the terminal."""
+
+    def __init__(self, services: ShellServices, listener: ReturnListener) -> None:
+        self.services = services
+        self.listener = listener
+        self.bridge = AsyncBridge()
+        self.charge = ChargeScreen(services.payments, services.profiles, listener, self.bridge)
+        self.history = HistoryScreen(services.history, self.bridge)
+        self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
+
+    def reconcile(self) -> None:
+        """Resolve what start-up can of operations left open by an earlier run."""
+        self.bridge.run(
+            self.services.reconciler.run(),
+            on_done=lambda report: self.window.statusBar().showMessage(report.summary, 15000),
+            busy_text="Checking payments left open by the last run…",
+        )
+
+
+def _qt_app() -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication([sys.argv[0]])
+    app.setApplicationName("Merchant Terminal")
+    app.setOrganizationName("MerchantTerminal")
+    return app
+
+
+def run_gui(services: ShellServices, *, self_test: bool = False) -> int:
+    """Open the main window and serve until it closes (or run the self-test); returns the exit code."""
+    import qasync
+
+    app = _qt_app()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return loop.run_until_complete(_session(app, services, self_test))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+async def _session(app: QApplication, services: ShellServices, self_test: bool) -> int:
+    listener = ReturnListener()
+    code = 1
+    try:
+        await listener.start()
+        shell = Shell(services, listener)
+        shell.window.show()
+        shell.reconcile()
+        if self_test:
+            code = await self_test_charge(shell)
+        else:
+            closed = asyncio.Event()
+            app.lastWindowClosed.connect(closed.set)
+            await closed.wait()
+            code = 0
+        await shell.bridge.drain()
+        shell.window.close()
+    finally:
+        await listener.stop()
+        await services.aclose()
+    return code
+
+
+# Test card values for each gateway's card page, by field name (docs/SANDBOX.md).
+_CARD_PAGE_FIELDS: dict[str, dict[str, str]] = {
+    "ogopay": {"cardHolderName": "Self Test", "cardNumber": "4242424242424242", "expiryMonth": "12"},
+}
+
+
+async def self_test_charge(shell: Shell, *, timeout: float = 60.0) -> int:
+    """Charge 12.50 in the first sandbox profile through the real card page and 3-D Secure; 0 when approved."""
+    try:
+        await asyncio.wait_for(_drive_charge(shell), timeout)
+    except Exception as exc:  # the self-test reports every failure in one place, then exits 1
+        print(f"self-test: FAILED: {exc}", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    print("self-test: OK")
+    return 0
+
+
+async def _drive_charge(shell: Shell) -> None:
+    profile = shell.services.profiles.all()[0]
+    print(f"self-test: main window built; charging on {profile.label}")
+    form = shell.charge.form
+    form.amount.setText("12.50")
+    form.reference.clear()
+    form.submit()
+    while shell.charge.view is None:
+        await asyncio.sleep(0.05)
+    page = shell.charge.view.web_page()
+    fields = dict(_CARD_PAGE_FIELDS[profile.gateway], expiryYear=f"{(date.today().year + 2) % 100:02d}")
+    await fill_and_submit(page, fields)
+    print("self-test: card page loaded in the web view; 3-D Secure next")
+    await click(page, "#approve")
+    while shell.charge.stack.currentWidget() is not shell.charge.result or shell.bridge.running:
+        await asyncio.sleep(0.05)
+    headline = shell.charge.result.headline.text()
+    if "Approved" not in headline:
+        raise RuntimeError(f"the charge was not approved: {headline} {shell.charge.result.details.text()}")
+    total = await shell.services.history.count()
+    if total < 1:
+        raise RuntimeError("the approved charge is not in History")
+    print(f"self-test: charge approved and recorded ({total} in History)")

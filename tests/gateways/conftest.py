@@ -1,0 +1,193 @@
+"""The gateways under test, each with its simulator on a loopback port, for the conformance suite.
+
+A new gateway joins the suite by adding one GatewayUnderTest to GATEWAYS_UNDER_TEST: how to start its
+simulator, how to build the adapter with the sandbox credentials, and how to get a card token the way
+the customer's browser would. pytest-asyncio is not used: tests call `run(...)` (asyncio.run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from terminal.domain.declines import DeclineCode
+from terminal.domain.money import Money
+from terminal.domain.operations import OperationKind
+from terminal.gateways.base import CardToken, Gateway, HostedEntryRequest
+from terminal.gateways.registry import build_gateway
+from terminal.sim.runner import serve_app
+from tests.gateways import browser_ogopay
+
+T = TypeVar("T")
+
+# Every fault test runs under these: nothing waits for more than a second.
+FAULT_TIMEOUT = httpx.Timeout(1.0, read=0.5)
+RETURN_URL = "http://127.0.0.1:9/ogo-return"  # never contacted: the test browser reads the post instead
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion (no pytest-asyncio here)."""
+    return asyncio.run(coro)
+
+
+def new_reference(prefix: str = "T") -> str:
+    """A fresh merchant reference (order id)."""
+    return f"{prefix}{uuid.uuid4().hex[:12].upper()}"
+
+
+@dataclass(frozen=True)
+class GatewayUnderTest:
+    """Everything the conformance suite needs to know about one gateway and its simulator."""
+
+    name: str
+    sim_module: str
+    currency: str
+    settings: Mapping[str, str]
+    secrets: Mapping[str, str]
+    wrong_secrets: Mapping[str, str]
+    # Card in, CardToken out, acting as the customer's browser on the gateway's pages.
+    obtain_token: Callable[[Gateway, str, str, str], Awaitable[CardToken]]
+    approved_card: str
+    decline_cards: Mapping[DeclineCode, str]
+    # The simulator path of each operation, for arming faults.
+    paths: Mapping[OperationKind, str]
+    # The simulator ledger's name of each operation.
+    ledger_kinds: Mapping[OperationKind, str]
+    amount_minor: int = 125_000
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def start_simulator(self) -> tuple[str, Callable[[], None]]:
+        """Serve a fresh simulator on an ephemeral loopback port: (base_url, stop)."""
+        app = importlib.import_module(self.sim_module).create_app()
+        return serve_app(app, "127.0.0.1", 0)
+
+    def build(self, base_url: str, *, wrong_credentials: bool = False, timeout: httpx.Timeout | None = None) -> Gateway:
+        """The adapter against `base_url` with the sandbox credentials (or deliberately wrong ones)."""
+        return build_gateway(
+            self.name,
+            {**self.settings, "base_url": base_url},
+            self.wrong_secrets if wrong_credentials else self.secrets,
+            live=False,
+            timeout=timeout,
+        )
+
+    def money(self, minor: int | None = None) -> Money:
+        """An amount in the gateway's currency (the default test amount when None)."""
+        return Money(self.amount_minor if minor is None else minor, self.currency)
+
+    @property
+    def all_secrets(self) -> list[str]:
+        """Secret values that must never appear in a result's raw copy."""
+        return [value for value in self.secrets.values() if value]
+
+
+# -- OGO Pay ------------------------------------------------------------------------------------------
+async def _ogopay_token(gateway: Gateway, card_number: str, reference: str, customer_id: str) -> CardToken:
+    request = HostedEntryRequest(
+        merchant_reference=reference,
+        customer_id=customer_id,
+        customer_name="Test Customer",
+        amount=Money(100, "LKR"),
+        return_url=RETURN_URL,
+    )
+    challenge = await gateway.begin_hosted_entry(request)
+    fields = await browser_ogopay.enter_card(challenge, card_number)
+    return await gateway.complete_hosted_entry(request, fields)
+
+
+OGOPAY = GatewayUnderTest(
+    name="ogopay",
+    sim_module="terminal.sim.ogopay",
+    currency="LKR",
+    settings={"merchant_id": "sandbox-merchant"},
+    secrets={"secret": "sandbox-ogo-secret"},
+    wrong_secrets={"secret": "not-the-sandbox-secret"},
+    obtain_token=_ogopay_token,
+    approved_card="4242 4242 4242 4242",
+    decline_cards={
+        DeclineCode.DO_NOT_HONOUR: "4000 0000 0000 0002",
+        DeclineCode.INSUFFICIENT_FUNDS: "4000 0000 0000 9995",
+        DeclineCode.EXPIRED_CARD: "4000 0000 0000 0069",
+    },
+    paths={
+        OperationKind.SALE: "/purchase",
+        OperationKind.AUTHORIZE: "/preauth",
+        OperationKind.CAPTURE: "/completion",
+        OperationKind.VOID: "/void",
+        OperationKind.REFUND: "/refund",
+    },
+    ledger_kinds={
+        OperationKind.SALE: "purchase",
+        OperationKind.AUTHORIZE: "preauth",
+        OperationKind.CAPTURE: "completion",
+        OperationKind.VOID: "void",
+        OperationKind.REFUND: "refund",
+    },
+)
+
+GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY]
+
+
+# -- fixtures -----------------------------------------------------------------------------------------
+@dataclass
+class SimHarness:
+    """One gateway under test with its running simulator and the control API."""
+
+    gut: GatewayUnderTest
+    base_url: str
+    control: httpx.Client
+
+    def gateway(self, *, wrong_credentials: bool = False, timeout: httpx.Timeout | None = None) -> Gateway:
+        """A fresh adapter (build it inside the coroutine that uses it: httpx clients bind to a loop)."""
+        return self.gut.build(self.base_url, wrong_credentials=wrong_credentials, timeout=timeout)
+
+    def arm(self, kind: OperationKind, fault: str, *, delay_ms: int | None = None) -> None:
+        """Arm a simulator fault for the next request of this operation."""
+        spec: dict[str, Any] = {"method": "POST", "path": self.gut.paths[kind], "fault": fault, "times": 1}
+        if delay_ms is not None:
+            spec["delay_ms"] = delay_ms
+        self.control.post("/_sim/faults", json=spec).raise_for_status()
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every operation the simulator applied."""
+        response = self.control.get("/_sim/ledger")
+        response.raise_for_status()
+        entries: list[dict[str, Any]] = response.json()["entries"]
+        return entries
+
+    def effects(self, kind: OperationKind | None = None) -> list[dict[str, Any]]:
+        """Ledger entries that moved money, optionally of one operation kind."""
+        wanted = self.gut.ledger_kinds[kind] if kind is not None else None
+        return [e for e in self.ledger() if e["effect"] and (wanted is None or e["kind"] == wanted)]
+
+    async def token(self, gateway: Gateway, card: str | None = None, customer_id: str = "") -> CardToken:
+        """Tokenise a test card (the approved one by default) for a fresh customer."""
+        customer = customer_id or new_reference("C")
+        return await self.gut.obtain_token(
+            gateway, card or self.gut.approved_card, new_reference("ADD"), customer
+        )
+
+
+@pytest.fixture(scope="session", params=GATEWAYS_UNDER_TEST, ids=lambda gut: gut.name)
+def running_sim(request: pytest.FixtureRequest) -> Iterator[tuple[GatewayUnderTest, str]]:
+    """Each gateway's simulator, started once per session on an ephemeral loopback port."""
+    gut: GatewayUnderTest = request.param
+    base_url, stop = gut.start_simulator()
+    yield gut, base_url
+    stop()
+
+
+@pytest.fixture
+def sim(running_sim: tuple[GatewayUnderTest, str]) -> Iterator[SimHarness]:
+    """The simulator of the gateway under test, reset (state, ledger, faults, clock) before the test."""
+    gut, base_url = running_sim
+    with httpx.Client(base_url=base_url, timeout=5.0) as control:
+        control.post("/_sim/reset").raise_for_status()
+        yield SimHarness(gut, base_url, control)
