@@ -1,4 +1,4 @@
-"""Regenerate docs/screenshots/: the Charge screen, the card page and 3-D Secure inside it, the result, History.
+"""Regenerate docs/screenshots/: Charge, the card page and 3-D Secure inside it, the result, History.
 
 Run from the checkout: .venv/bin/python scripts/screenshots.py
 """
@@ -16,12 +16,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
+from terminal.ui.return_listener import ReturnListener
 
-from terminal.app import build_services  # noqa: E402
-from terminal.ui.return_listener import ReturnListener  # noqa: E402
-from terminal.ui.shell import Shell  # noqa: E402
-from tests.ui.charge_flow import charge_by_keyboard, wait_until  # noqa: E402
+from terminal.app import build_services
+from terminal.ui.shell import Shell
+from tests.ui.charge_flow import charge_by_keyboard, wait_until
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -35,8 +35,13 @@ async def shoot(shell: Shell) -> None:
         window.grab().save(str(OUT / f"{name}.png"))
         print("wrote", OUT / f"{name}.png")
 
-    await charge_by_keyboard(shell, amount="1250.50", reference="INV-10231", card="4242424242424242", snap=snap)
-    for amount, reference, card in (("89.90", "INV-10232", "4000000000009995"), ("15000", "INV-10233", "5555555555554444")):
+    await charge_by_keyboard(
+        shell, amount="1250.50", reference="INV-10231", card="4242424242424242", snap=snap
+    )
+    for amount, reference, card in (
+        ("89.90", "INV-10232", "4000000000009995"),
+        ("15000", "INV-10233", "5555555555554444"),
+    ):
         shell.charge.new_payment()
         await charge_by_keyboard(shell, amount=amount, reference=reference, card=card)
         if reference == "INV-10232":

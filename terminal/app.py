@@ -1,8 +1,8 @@
 """Composition root and command line: builds everything and wires it together.
 
-    merchant-terminal [--data-dir DIR] [--sim-port N]   open the terminal (SANDBOX when nothing is configured)
-    merchant-terminal --self-test                        build the window, run one sandbox charge, exit 0 or 1
-    merchant-terminal sim [--port N]                     run the simulators alone and print their URLs
+merchant-terminal [--data-dir DIR] [--sim-port N]   open the terminal (SANDBOX when nothing is configured)
+merchant-terminal --self-test                        build the window, run one sandbox charge, exit 0 or 1
+merchant-terminal sim [--port N]                     run the simulators alone and print their URLs
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def build_services(
     except StoreError as exc:
         raise StartupError(str(exc)) from None
     try:
-        live = [] if force_sandbox else load_profiles(database.path.parent / "settings.json")
+        live = [] if force_sandbox else load_profiles((data_dir or default_data_dir()) / "settings.json")
         sims = None
         if not live:
             try:
@@ -153,7 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging(data_dir / "logs")
     except OSError as exc:
-        print(f"merchant-terminal: data directory {data_dir} cannot be used: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"merchant-terminal: data directory {data_dir} cannot be used: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     try:
         services = build_services(data_dir, sim_port=args.sim_port, force_sandbox=args.self_test)

@@ -4,7 +4,9 @@ Pure functions, no I/O (SECURITY.md PCI-1, PCI-2, PCI-3). Rules by field name: a
 last four, a BIN its first six, a CVC is masked whole, an expiry keeps only its separators, and keys,
 tokens, secrets, passwords, signatures and authorisations become a fixed ``***`` so not even their
 length shows. Free text is also swept for card numbers: any run of 13-19 digits (single spaces or
-dashes allowed between them) that passes the Luhn check is masked wherever it appears.
+dashes allowed between them, or '+' and '%20' as form encoding writes a space) that passes the Luhn
+check is masked wherever it appears; a Luhn-valid 13-19 digit window inside a longer run of digits is
+masked too, at the price of sometimes masking a long reference number. Base64 forms are not detected.
 """
 
 from __future__ import annotations
@@ -124,11 +126,16 @@ def _mask_by_kind(kind: _Kind, value: str) -> str:
 
 
 # -- card numbers in free text ---------------------------------------------------------------
+# Digits joined by at most one space or dash, or by a space URL-encoded ('+', '%20') in form bodies.
+_ENCODED_RUN = re.compile(r"(?<!%)(?<!%2)[0-9](?:(?:[ +-]|%20)?[0-9])*")
+# The plain rule (PCI-2's sweep), run last as a safety net: it also catches what an escape hid.
 _DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9])*")
 
 
 def _mask_run(run: str) -> str:
-    positions = [i for i, ch in enumerate(run) if ch.isdigit()]
+    # The '2' and '0' of a '%20' separator are not digits of the number.
+    encoded = {i + offset for i in range(len(run)) if run[i] == "%" for offset in (1, 2)}
+    positions = [i for i, ch in enumerate(run) if ch.isdigit() and i not in encoded]
     if len(positions) < _PAN_MIN:
         return run
     digits = "".join(run[i] for i in positions)
@@ -155,6 +162,7 @@ def _mask_run(run: str) -> str:
 
 
 def _sweep_card_numbers(text: str) -> str:
+    text = _ENCODED_RUN.sub(lambda m: _mask_run(m.group(0)), text)
     return _DIGIT_RUN.sub(lambda m: _mask_run(m.group(0)), text)
 
 

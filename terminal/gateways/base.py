@@ -162,7 +162,9 @@ class Gateway(ABC):
         """The page where the card is typed, for the web view."""
         raise self._unsupported("begin_hosted_entry")
 
-    async def complete_hosted_entry(self, request: HostedEntryRequest, fields: Mapping[str, str]) -> CardToken:
+    async def complete_hosted_entry(
+        self, request: HostedEntryRequest, fields: Mapping[str, str]
+    ) -> CardToken:
         """Read what the page posted back (untrusted until a signed call succeeds with the token)."""
         raise self._unsupported("complete_hosted_entry")
 
@@ -172,7 +174,9 @@ class Gateway(ABC):
 
     async def aclose(self) -> None:
         """Release connections."""
-        return None
+        return
 
     def _unsupported(self, verb: str) -> NotSupportedError:
-        return NotSupportedError(f"{self.capabilities.display_name} does not support {verb.replace('_', ' ')}.")
+        return NotSupportedError(
+            f"{self.capabilities.display_name} does not support {verb.replace('_', ' ')}."
+        )

@@ -2,7 +2,7 @@
 
     GatewayError
     ├── AuthenticationError      credentials or signature refused; nothing happened
-    ├── ValidationError          the gateway (or our pre-check) refused the request as malformed; nothing happened
+    ├── ValidationError          refused as malformed (by the gateway or our pre-check); nothing happened
     ├── DeclinedError            a follow-up the gateway refused for a business reason; nothing happened
     ├── NotSupportedError        the gateway does not offer this operation
     ├── GatewayUnavailableError  the request provably never left (refused connection, connect timeout)
@@ -31,7 +31,9 @@ class AuthenticationError(GatewayError):
 class ValidationError(GatewayError):
     """The request was refused as malformed or not allowed; `field` names the culprit when known."""
 
-    def __init__(self, message: str, *, field: str = "", gateway_code: str = "", status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str = "", gateway_code: str = "", status: int | None = None
+    ) -> None:
         super().__init__(message, gateway_code=gateway_code, status=status)
         self.field = field
 

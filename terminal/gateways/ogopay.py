@@ -246,7 +246,8 @@ class OgoPayGateway(Gateway):
             raise ValidationError(
                 "The card page's answer could not be read; nothing was charged.", field="success"
             )
-        message = fields.get("message", "").strip()
+        # Untrusted text shown to the clerk: short, and never a card number.
+        message = scrub_text(fields.get("message", "").strip()[:200])
         if success == "false":
             raise DeclinedError(message or "3-D Secure authentication failed.")
         token = fields.get("token", "").strip()
@@ -372,7 +373,7 @@ class OgoPayGateway(Gateway):
             raise AuthenticationError(self._auth_message(), gateway_code=_message(reply), status=401)
         if reply.status in (404, 405):
             raise NotSupportedError(
-                f"{DISPLAY_NAME} at {self.config.base_url} does not offer {path}; nothing was sent.",
+                f"{DISPLAY_NAME} at {self.config.base_url} does not offer {path}; nothing was done.",
                 status=reply.status,
             )
         if 300 <= reply.status < 400 or reply.status == 408:
@@ -393,10 +394,10 @@ class OgoPayGateway(Gateway):
         if skew is not None and abs(skew) > 300:
             return (
                 f"{DISPLAY_NAME} refused the request: this computer's clock is {abs(skew) / 60:.0f} minutes "
-                f"{'behind' if skew > 0 else 'ahead of'} the gateway's. Correct it; nothing was charged."
+                f"{'behind' if skew > 0 else 'ahead of'} the gateway's. Correct it; nothing was done."
             )
         return (
-            f"{DISPLAY_NAME} refused the merchant id or secret (Unauthorized); nothing was charged. "
+            f"{DISPLAY_NAME} refused the merchant id or secret (Unauthorized); nothing was done. "
             "Check the profile's credentials and the computer's clock."
         )
 
@@ -411,7 +412,6 @@ class OgoPayGateway(Gateway):
         if theirs.tzinfo is None:
             theirs = theirs.replace(tzinfo=UTC)
         self.clock_skew_s = (theirs - self._clock()).total_seconds()
-        # HTTP dates have whole seconds; allow for that before warning.
         if abs(self.clock_skew_s) > SKEW_WARNING_S:
             log.warning("%s clock differs from this computer's by %.0f s", DISPLAY_NAME, self.clock_skew_s)
 

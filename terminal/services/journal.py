@@ -42,7 +42,13 @@ class Journal:
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
     def new_operation(
-        self, tx: Transaction, kind: OperationKind, amount: Money, merchant_reference: str, operator: str, reason: str = ""
+        self,
+        tx: Transaction,
+        kind: OperationKind,
+        amount: Money,
+        merchant_reference: str,
+        operator: str,
+        reason: str = "",
     ) -> Operation:
         """An operation in state `created` with a fresh idempotency key (not yet written)."""
         at = self.now()
@@ -71,7 +77,7 @@ class Journal:
     async def move(self, op: Operation, state: OperationState, **outcome: object) -> Operation:
         """Move an operation to `state` with outcome fields, durably."""
         moved = op.moved_to(state, self.now(), **outcome)  # type: ignore[arg-type]
-        await self._run(self.repository.update_operation, moved)
+        await self._run(self.repository.update_operation, moved, expected_state=op.state)
         return moved
 
     async def set_card(self, tx_id: str, card: CardSummary) -> None:

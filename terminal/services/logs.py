@@ -54,8 +54,6 @@ def configure_logging(log_dir: Path | None, *, level: int = logging.INFO) -> Non
     sys.excepthook = _scrubbed_excepthook
 
 
-def _scrubbed_excepthook(
-    kind: type[BaseException], value: BaseException, tb: TracebackType | None
-) -> None:
+def _scrubbed_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     # A crash report goes through the same scrubbing filter as every other record.
     logging.getLogger("terminal.crash").critical("Unhandled error", exc_info=(kind, value, tb))

@@ -193,9 +193,11 @@ class PaymentService:
         op = await self._send(op, lambda: send(request))
         return await self._outcome(op)
 
-    async def cancel_hosted(self, hosted: HostedPayment, reason: str = "Card entry cancelled") -> PaymentOutcome:
+    async def cancel_hosted(
+        self, hosted: HostedPayment, reason: str = "Card entry cancelled"
+    ) -> PaymentOutcome:
         """The clerk closed the card page before any money call: the operation failed, nothing was sent."""
-        op = await self.journal.move(hosted.operation, OperationState.FAILED, reason=reason)
+        op = await self.journal.move(hosted.operation, OperationState.FAILED, gateway_message=reason)
         return await self._outcome(op)
 
     # -- follow-ups ---------------------------------------------------------------------------
@@ -212,7 +214,9 @@ class PaymentService:
         """Give back all or part of what was captured."""
         return await self._follow_up(tx_id, OperationKind.REFUND, amount, reason)
 
-    async def _follow_up(self, tx_id: str, kind: OperationKind, amount: Money, reason: str = "") -> PaymentOutcome:
+    async def _follow_up(
+        self, tx_id: str, kind: OperationKind, amount: Money, reason: str = ""
+    ) -> PaymentOutcome:
         tx = await self.journal.get(tx_id)
         profile = self.profiles.get(tx.profile)
         why_not = follow_up_reason(tx, kind, amount, profile.capabilities, live=profile.live)
@@ -233,8 +237,11 @@ class PaymentService:
             reason=reason,
         )
         gateway = self.profiles.gateway(profile.id)
-        verbs = {OperationKind.CAPTURE: gateway.capture, OperationKind.VOID: gateway.void,
-                 OperationKind.REFUND: gateway.refund}
+        verbs = {
+            OperationKind.CAPTURE: gateway.capture,
+            OperationKind.VOID: gateway.void,
+            OperationKind.REFUND: gateway.refund,
+        }
         op = await self._send(op, lambda: verbs[kind](request))
         return await self._outcome(op)
 
@@ -268,7 +275,7 @@ class PaymentService:
                 op,
                 OperationState.UNKNOWN,
                 gateway_reference=result.gateway_reference,
-                gateway_message=f"The gateway answered for {result.amount}, not {op.amount}; check it by hand.",
+                gateway_message=f"The gateway answered for {result.amount}, not {op.amount}; check by hand.",
             )
         outcome = {
             "gateway_reference": result.gateway_reference or op.gateway_reference,
@@ -290,4 +297,3 @@ class PaymentService:
     async def _outcome(self, op: Operation) -> PaymentOutcome:
         tx = await self.journal.get(op.transaction_id)
         return PaymentOutcome(tx, op)
-

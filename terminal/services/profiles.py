@@ -108,7 +108,9 @@ class SecretStore:
         except keyring.errors.KeyringError as exc:
             raise ProfileError(f"The OS keyring could not be read: {exc}") from None
         if not value:
-            raise ProfileError(f"Profile {profile_id}: the {name.replace('_', ' ')} is not set in the OS keyring.")
+            raise ProfileError(
+                f"Profile {profile_id}: the {name.replace('_', ' ')} is not set in the OS keyring."
+            )
         return value
 
 
@@ -182,8 +184,14 @@ def save_profiles(path: Path, profiles: list[Profile]) -> None:
     """Write the live profiles (never secrets) atomically."""
     data = {
         "profiles": [
-            {"id": p.id, "gateway": p.gateway, "name": p.name, "currency": p.currency, "live": p.live,
-             "settings": dict(p.settings)}
+            {
+                "id": p.id,
+                "gateway": p.gateway,
+                "name": p.name,
+                "currency": p.currency,
+                "live": p.live,
+                "settings": dict(p.settings),
+            }
             for p in profiles
             if p.live
         ]

@@ -59,9 +59,9 @@ class Reconciler:
     async def _resolve(self, tx: Transaction, op: Operation) -> Operation:
         if op.state is OperationState.CREATED:
             # Written but never marked sent: the request provably did not leave.
-            return await self.journal.move(op, OperationState.FAILED, reason=NEVER_SENT)
+            return await self.journal.move(op, OperationState.FAILED, gateway_message=NEVER_SENT)
         if op.state is OperationState.CHALLENGE and not op.gateway_reference:
-            return await self.journal.move(op, OperationState.FAILED, reason=PAGE_CLOSED)
+            return await self.journal.move(op, OperationState.FAILED, gateway_message=PAGE_CLOSED)
         return await self._ask_gateway(tx, op)
 
     async def _ask_gateway(self, tx: Transaction, op: Operation) -> Operation:
@@ -69,7 +69,9 @@ class Reconciler:
             profile = self.profiles.get(tx.profile)
             if not profile.capabilities.lookup_by_reference:
                 raise NotSupportedError(NO_LOOKUP)
-            result = await self.profiles.gateway(profile.id).fetch(op.gateway_reference, op.merchant_reference)
+            result = await self.profiles.gateway(profile.id).fetch(
+                op.gateway_reference, op.merchant_reference
+            )
         except (GatewayError, ProfileError) as exc:
             message = exc.message if isinstance(exc, GatewayError) else str(exc)
             if op.state is OperationState.UNKNOWN:

@@ -325,7 +325,7 @@ def _check_revision(connection: Connection, where: str) -> None:
     context = MigrationContext.configure(connection)
     heads = set(context.get_current_heads())
     if not heads:
-        tables = set(inspect(connection).get_table_names())
+        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
         if tables:
             raise NotADatabaseError(
                 f"The database {where} is not a Merchant Terminal database "

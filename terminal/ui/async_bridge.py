@@ -1,4 +1,4 @@
-"""The one bridge from Qt screens to async services: keeps tasks alive, blocks double submits, routes errors."""
+"""The one bridge from Qt screens to async services: keeps tasks alive, blocks double submits."""
 
 from __future__ import annotations
 

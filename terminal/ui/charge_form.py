@@ -89,7 +89,9 @@ class ChargeForm(QWidget):
     def _build(self) -> None:
         title = QLabel("Take a card payment")
         title.setObjectName("screenTitle")
-        hint = QLabel("Phone or mail order: the card is typed into the gateway's secure page, never into the terminal.")
+        hint = QLabel(
+            "Phone or mail order: the card is typed into the gateway's secure page, never into the terminal."
+        )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         kinds = QHBoxLayout()
@@ -185,8 +187,12 @@ class ChargeForm(QWidget):
     def focus_field(self, name: str) -> None:
         """Put the cursor in the named field."""
         widgets: dict[str, QWidget] = {
-            "amount": self.amount, "reference": self.reference, "customer_id": self.customer_id,
-            "customer_name": self.customer_name, "description": self.description, "profile": self.profile,
+            "amount": self.amount,
+            "reference": self.reference,
+            "customer_id": self.customer_id,
+            "customer_name": self.customer_name,
+            "description": self.description,
+            "profile": self.profile,
         }
         widgets.get(name, self.amount).setFocus()
 

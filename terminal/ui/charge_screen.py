@@ -60,7 +60,12 @@ class ResultPanel(QWidget):
         self.headline.setProperty("outcome", kind)
         self.headline.style().unpolish(self.headline)
         self.headline.style().polish(self.headline)
-        lines = [outcome.message, "", f"Amount: {op.amount.display()}", f"Order reference: {tx.merchant_reference}"]
+        lines = [
+            outcome.message,
+            "",
+            f"Amount: {op.amount.display()}",
+            f"Order reference: {tx.merchant_reference}",
+        ]
         if tx.card.masked:
             lines.append(f"Card: {tx.card.masked}")
         if op.approval_code:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -16,8 +16,8 @@ COLUMNS = ("Date", "Reference", "Gateway", "Type", "Amount", "State", "Card", "C
 AMOUNT_COLUMN = 4
 
 Index = QModelIndex | QPersistentModelIndex
-PageLoader = Callable[[int, int, str], Awaitable[list[TransactionRow]]]
-CountLoader = Callable[[str], Awaitable[int]]
+PageLoader = Callable[[int, int, str], Coroutine[Any, Any, list[TransactionRow]]]
+CountLoader = Callable[[str], Coroutine[Any, Any, int]]
 
 
 def _cell(row: TransactionRow, column: int) -> str:
@@ -28,7 +28,7 @@ def _cell(row: TransactionRow, column: int) -> str:
     if column == 2:
         return gateway_display_name(row.gateway)
     if column == 3:
-        return row.kind.label
+        return row.kind.label if row.kind else ""
     if column == AMOUNT_COLUMN:
         return row.amount.display()
     if column == 5:
@@ -55,10 +55,10 @@ class HistoryModel(QAbstractTableModel):
         self._generation = 0
 
     # -- Qt model API -----------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -73,15 +73,17 @@ class HistoryModel(QAbstractTableModel):
             return row.id
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
         return None
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008, N802
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._fetching and len(self._rows) < self._total
 
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008, N802
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._fetching:
             return
         self._fetching = True

@@ -5,7 +5,15 @@ from __future__ import annotations
 from importlib.resources import files
 
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget, QHBoxLayout
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.charge_screen import ChargeScreen
@@ -108,7 +116,7 @@ class MainWindow(QMainWindow):
         self.show_history()
         self.history.focus_search()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.bridge.running:
             self.statusBar().showMessage("Finishing the payment in progress before closing…", 5000)
             event.ignore()

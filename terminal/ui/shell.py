@@ -11,12 +11,13 @@ from typing import Protocol
 
 from PySide6.QtWidgets import QApplication
 
-# QtWebEngine must be loaded before the QApplication exists.
-from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.services.history import HistoryService
 from terminal.services.payments import PaymentService
 from terminal.services.profiles import ProfileRegistry
 from terminal.services.reconciliation import Reconciler
+
+# QtWebEngine must be loaded before the QApplication exists.
+from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.charge_screen import ChargeScreen
 from terminal.ui.history_screen import HistoryScreen
@@ -80,7 +81,8 @@ def run_gui(services: ShellServices, *, self_test: bool = False) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return loop.run_until_complete(_session(app, services, self_test))
+            code: int = loop.run_until_complete(_session(app, services, self_test))
+            return code
     finally:
         asyncio.set_event_loop(None)
 
@@ -115,7 +117,7 @@ _CARD_PAGE_FIELDS: dict[str, dict[str, str]] = {
 
 
 async def self_test_charge(shell: Shell, *, timeout: float = 60.0) -> int:
-    """Charge 12.50 in the first sandbox profile through the real card page and 3-D Secure; 0 when approved."""
+    """Charge 12.50 on the first sandbox profile through the card page and 3-D Secure; 0 if approved."""
     try:
         await asyncio.wait_for(_drive_charge(shell), timeout)
     except Exception as exc:  # the self-test reports every failure in one place, then exits 1

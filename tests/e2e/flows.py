@@ -44,7 +44,12 @@ async def hosted_payment(
     action, fields = await type_card_and_authenticate(
         challenge.html,
         challenge.base_url,
-        {"cardNumber": card_number, "expiryMonth": "12", "expiryYear": expiry_year(), "cardHolderName": "Ada"},
+        {
+            "cardNumber": card_number,
+            "expiryMonth": "12",
+            "expiryYear": expiry_year(),
+            "cardHolderName": "Ada",
+        },
         approve=approve,
     )
     assert action == RETURN_URL

@@ -78,12 +78,22 @@ def test_self_test_process_writes_no_card_number(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     # Everything the process could write lands under tmp_path: data, temp files and the user's home.
-    env = {**os.environ, "TMPDIR": str(temp), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
-           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CONFIG_HOME": str(home / ".config"),
-           "QT_QPA_PLATFORM": "offscreen"}
+    env = {
+        **os.environ,
+        "TMPDIR": str(temp),
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "terminal.app", "--self-test", "--data-dir", str(data_dir)],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "self-test: OK" in result.stdout

@@ -64,7 +64,9 @@ def test_preauth_partial_capture_then_refunds(services: Services) -> None:
     captured = run(services.payments.capture(tx_id, Money(6000, "LKR")))
     assert captured.approved, captured.message
     assert captured.transaction.captured == Money(6000, "LKR")
-    assert captured.transaction.state is TransactionState.CAPTURED  # OGO captures once: the rest lapses
+    assert captured.transaction.state is TransactionState.PARTIALLY_CAPTURED
+    with pytest.raises(RuleViolation, match="one capture"):  # OGO completes a pre-authorisation once
+        run(services.payments.capture(tx_id, Money(4000, "LKR")))
     first = run(services.payments.refund(tx_id, Money(2500, "LKR"), reason="one item returned"))
     assert first.approved and first.transaction.state is TransactionState.PARTIALLY_REFUNDED
     rest = run(services.payments.refund(tx_id, Money(3500, "LKR")))
@@ -114,9 +116,17 @@ def test_gateway_down_means_failed_not_unknown(services: Services) -> None:
     )
     assert services.sims is not None
     services.sims.stop()
-    fields = {"success": "true", "token": "0" * 32, "merchantId": "sandbox-merchant",
-              "customerId": hosted.request.customer_id, "orderId": hosted.request.merchant_reference,
-              "cardMask": "4242-42xx-xxxx-4242", "cardType": "V", "expiryMonth": "12", "expiryYear": "30"}
+    fields = {
+        "success": "true",
+        "token": "0" * 32,
+        "merchantId": "sandbox-merchant",
+        "customerId": hosted.request.customer_id,
+        "orderId": hosted.request.merchant_reference,
+        "cardMask": "4242-42xx-xxxx-4242",
+        "cardType": "V",
+        "expiryMonth": "12",
+        "expiryYear": "30",
+    }
     outcome = run(services.payments.complete_hosted(hosted, fields))
     assert outcome.operation.state is OperationState.FAILED
     services.sims = None

@@ -20,14 +20,31 @@ def test_history_survives_and_open_operations_are_reconciled(data_dir: Path) -> 
         assert approved.approved
         profile = first.profiles.all()[0]
         # A run that stopped at each point of the write-ahead protocol:
-        never_sent = Transaction(new_id(), profile.gateway, profile.id, "CRASH-CREATED", "LKR",
-                                 first.journal.now(), sandbox=True)
-        op = first.journal.new_operation(never_sent, OperationKind.SALE, Money(100, "LKR"), "CRASH-CREATED", "t")
+        never_sent = Transaction(
+            new_id(), profile.gateway, profile.id, "CRASH-CREATED", "LKR", first.journal.now(), sandbox=True
+        )
+        op = first.journal.new_operation(
+            never_sent, OperationKind.SALE, Money(100, "LKR"), "CRASH-CREATED", "t"
+        )
         run(first.journal.open(never_sent.with_operation(op)))
-        page_open = run(first.payments.begin_hosted(profile.id, OperationKind.SALE, Money(200, "LKR"),
-                                                    return_url="http://127.0.0.1:9/r", merchant_reference="CRASH-PAGE"))
-        in_flight = run(first.payments.begin_hosted(profile.id, OperationKind.SALE, Money(300, "LKR"),
-                                                    return_url="http://127.0.0.1:9/r", merchant_reference="CRASH-SENT"))
+        page_open = run(
+            first.payments.begin_hosted(
+                profile.id,
+                OperationKind.SALE,
+                Money(200, "LKR"),
+                return_url="http://127.0.0.1:9/r",
+                merchant_reference="CRASH-PAGE",
+            )
+        )
+        in_flight = run(
+            first.payments.begin_hosted(
+                profile.id,
+                OperationKind.SALE,
+                Money(300, "LKR"),
+                return_url="http://127.0.0.1:9/r",
+                merchant_reference="CRASH-SENT",
+            )
+        )
         sent = run(first.journal.move(in_flight.operation, OperationState.SENT))
         charged_before = [e for e in sim_ledger(first) if e["effect"]]
     finally:

@@ -68,7 +68,9 @@ class GatewayUnderTest:
         app = importlib.import_module(self.sim_module).create_app()
         return serve_app(app, "127.0.0.1", 0)
 
-    def build(self, base_url: str, *, wrong_credentials: bool = False, timeout: httpx.Timeout | None = None) -> Gateway:
+    def build(
+        self, base_url: str, *, wrong_credentials: bool = False, timeout: httpx.Timeout | None = None
+    ) -> Gateway:
         """The adapter against `base_url` with the sandbox credentials (or deliberately wrong ones)."""
         return build_gateway(
             self.name,

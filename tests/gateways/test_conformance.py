@@ -16,7 +16,7 @@ from terminal.domain.capabilities import Capabilities
 from terminal.domain.declines import DeclineCode
 from terminal.domain.operations import OperationKind
 from terminal.domain.scrub import contains_card_number
-from terminal.gateways.base import FollowUpRequest, Gateway, GatewayResult, Outcome, PaymentRequest
+from terminal.gateways.base import FollowUpRequest, GatewayResult, Outcome, PaymentRequest
 from terminal.gateways.errors import (
     AuthenticationError,
     DeclinedError,
@@ -43,7 +43,9 @@ def need(sim: SimHarness, *kinds: OperationKind, flags: tuple[str, ...] = ()) ->
             pytest.skip(f"{sim.gut.name} lacks capability: {flag}")
 
 
-def payment(sim: SimHarness, token: str, customer_id: str, minor: int | None = None, reference: str = "") -> PaymentRequest:
+def payment(
+    sim: SimHarness, token: str, customer_id: str, minor: int | None = None, reference: str = ""
+) -> PaymentRequest:
     return PaymentRequest(
         amount=sim.gut.money(minor),
         merchant_reference=reference or new_reference(),

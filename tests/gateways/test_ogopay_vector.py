@@ -51,8 +51,15 @@ def test_adapter_sends_exactly_the_signed_bytes() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         captured.append(request)
-        result = {"responseCode": "00", "approvalCode": "3jcPVy", "transactionId": "t-1", "message": "Approved"}
-        return httpx.Response(200, json={"success": True, "message": "Transaction successfull", "result": result})
+        result = {
+            "responseCode": "00",
+            "approvalCode": "3jcPVy",
+            "transactionId": "t-1",
+            "message": "Approved",
+        }
+        return httpx.Response(
+            200, json={"success": True, "message": "Transaction successfull", "result": result}
+        )
 
     config = OgoPayConfig(base_url="https://test-ipg.ogo.exchange", merchant_id="kangaroo", secret=SECRET)
     clock = datetime(2019, 6, 2, 9, 30, 1, 561_000, tzinfo=UTC)

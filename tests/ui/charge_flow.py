@@ -72,7 +72,7 @@ async def charge_by_keyboard(
 
 
 async def fill_only(page: object, fields: dict[str, str]) -> None:
-    from terminal.ui.page_driver import run_js  # noqa: PLC0415
+    from terminal.ui.page_driver import run_js
 
     script = "".join(
         f"document.querySelector('[name={name}]').value = '{value}';" for name, value in fields.items()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from terminal.ui.return_listener import ReturnListener
 
 from terminal.app import Services, build_services
-from terminal.ui.return_listener import ReturnListener
 from terminal.ui.shell import Shell
 from tests.ui.charge_flow import charge_by_keyboard, wait_until
 
@@ -44,7 +44,9 @@ def run_shell(qloop: asyncio.AbstractEventLoop, services: Services, scenario) ->
 
 def test_approved_charge_appears_in_history(qloop: asyncio.AbstractEventLoop, services: Services) -> None:
     async def scenario(shell: Shell) -> None:
-        headline = await charge_by_keyboard(shell, amount="1250.50", reference="UI-APPROVED", card="4242424242424242")
+        headline = await charge_by_keyboard(
+            shell, amount="1250.50", reference="UI-APPROVED", card="4242424242424242"
+        )
         assert "Approved" in headline
         details = shell.charge.result.details.text()
         assert "Approval code" in details and "Visa •••• 4242" in details
@@ -64,7 +66,9 @@ def test_approved_charge_appears_in_history(qloop: asyncio.AbstractEventLoop, se
 
 def test_declined_charge_says_why(qloop: asyncio.AbstractEventLoop, services: Services) -> None:
     async def scenario(shell: Shell) -> None:
-        headline = await charge_by_keyboard(shell, amount="20", reference="UI-DECLINED", card="4000000000009995")
+        headline = await charge_by_keyboard(
+            shell, amount="20", reference="UI-DECLINED", card="4000000000009995"
+        )
         assert "Declined" in headline
         assert "Insufficient funds" in shell.charge.result.details.text()
         QTest.keyClick(shell.charge.result.new_payment, Qt.Key.Key_Return)
@@ -77,7 +81,9 @@ def test_declined_charge_says_why(qloop: asyncio.AbstractEventLoop, services: Se
     run_shell(qloop, services, scenario)
 
 
-def test_bad_amount_names_the_field_and_keeps_the_input(qloop: asyncio.AbstractEventLoop, services: Services) -> None:
+def test_bad_amount_names_the_field_and_keeps_the_input(
+    qloop: asyncio.AbstractEventLoop, services: Services
+) -> None:
     async def scenario(shell: Shell) -> None:
         form = shell.charge.form
         QTest.keyClicks(form.reference, "KEEP-ME")

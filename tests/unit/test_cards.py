@@ -139,7 +139,9 @@ def test_brand_from_iin_ranges(prefix: str, brand: CardBrand) -> None:
     assert brand_of(prefix.ljust(16, "0")) is brand
 
 
-@pytest.mark.parametrize(("typed", "brand"), [("", CardBrand.UNKNOWN), ("5", CardBrand.UNKNOWN), ("4", CardBrand.VISA)])
+@pytest.mark.parametrize(
+    ("typed", "brand"), [("", CardBrand.UNKNOWN), ("5", CardBrand.UNKNOWN), ("4", CardBrand.VISA)]
+)
 def test_brand_of_partial_or_odd_input(typed: str, brand: CardBrand) -> None:
     assert brand_of(typed) is brand
     assert brand_of("4242 abc") is CardBrand.UNKNOWN
@@ -288,7 +290,9 @@ def test_any_text_into_check_number_ends_in_digits_or_a_card_error(text: str) ->
         ("12", "99", date(2099, 12, 31), (12, 2099)),
     ],
 )
-def test_check_expiry_accepts(month: str | int, year: str | int, today: date, expected: tuple[int, int]) -> None:
+def test_check_expiry_accepts(
+    month: str | int, year: str | int, today: date, expected: tuple[int, int]
+) -> None:
     assert check_expiry(month, year, today) == expected
 
 
@@ -320,7 +324,9 @@ def test_check_expiry_accepts(month: str | int, year: str | int, today: date, ex
         (True, 2030, "enter the month"),
     ],
 )
-def test_check_expiry_refuses_with_a_field_named_message(month: str | int, year: str | int, needle: str) -> None:
+def test_check_expiry_refuses_with_a_field_named_message(
+    month: str | int, year: str | int, needle: str
+) -> None:
     with pytest.raises(CardError) as err:
         check_expiry(month, year, TODAY)
     assert err.value.field == "expiry"
@@ -330,7 +336,13 @@ def test_check_expiry_refuses_with_a_field_named_message(month: str | int, year:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("06/25", (6, 2025)), ("06 / 2027", (6, 2027)), ("0627", (6, 2027)), ("6-27", (6, 2027)), ("062027", (6, 2027))],
+    [
+        ("06/25", (6, 2025)),
+        ("06 / 2027", (6, 2027)),
+        ("0627", (6, 2027)),
+        ("6-27", (6, 2027)),
+        ("062027", (6, 2027)),
+    ],
 )
 def test_check_expiry_text(text: str, expected: tuple[int, int]) -> None:
     assert check_expiry_text(text, TODAY) == expected
@@ -382,7 +394,11 @@ def test_cvc_length_is_four_for_amex_only() -> None:
 
 @pytest.mark.parametrize(
     ("cvc", "brand", "expected"),
-    [("123", CardBrand.VISA, "123"), (" 737 ", CardBrand.MASTERCARD, "737"), ("1234", CardBrand.AMEX, "1234")],
+    [
+        ("123", CardBrand.VISA, "123"),
+        (" 737 ", CardBrand.MASTERCARD, "737"),
+        ("1234", CardBrand.AMEX, "1234"),
+    ],
 )
 def test_check_cvc_accepts(cvc: str, brand: CardBrand, expected: str) -> None:
     assert check_cvc(cvc, brand) == expected

@@ -271,7 +271,21 @@ def test_parse_amount_with_an_unknown_currency_names_the_currency() -> None:
     assert err.value.field == "currency"
 
 
-SAMPLE_CURRENCIES = ["EUR", "USD", "JPY", "CLP", "KRW", "OMR", "KWD", "BHD", "JOD", "TND", "LKR", "GBP", "ISK"]
+SAMPLE_CURRENCIES = [
+    "EUR",
+    "USD",
+    "JPY",
+    "CLP",
+    "KRW",
+    "OMR",
+    "KWD",
+    "BHD",
+    "JOD",
+    "TND",
+    "LKR",
+    "GBP",
+    "ISK",
+]
 
 
 @settings(max_examples=300, deadline=None)
@@ -333,7 +347,9 @@ def test_from_major_text_is_exact(text: str, currency: str, minor: int) -> None:
     assert from_major_text(text, currency) == Money(minor, currency)
 
 
-@pytest.mark.parametrize(("text", "currency"), [("1.005", "EUR"), ("10.5", "CLP"), ("NaN", "EUR"), ("x", "EUR")])
+@pytest.mark.parametrize(
+    ("text", "currency"), [("1.005", "EUR"), ("10.5", "CLP"), ("NaN", "EUR"), ("x", "EUR")]
+)
 def test_from_major_text_refuses_extra_precision_and_junk(text: str, currency: str) -> None:
     with pytest.raises(MoneyError):
         from_major_text(text, currency)

@@ -62,6 +62,7 @@ def make_op(
     kind: OperationKind = OperationKind.SALE,
     minor: int = 1250,
     currency: str = "EUR",
+    *,
     state: OperationState = OperationState.CREATED,
     at: datetime = T0,
     **fields: object,
@@ -99,7 +100,9 @@ def make_tx(
         **fields,  # type: ignore[arg-type]
     )
     for index, (kind, minor, state) in enumerate(ops):
-        tx = tx.with_operation(make_op(tx_id, kind, minor, currency, state, at + timedelta(seconds=index)))
+        tx = tx.with_operation(
+            make_op(tx_id, kind, minor, currency, state=state, at=at + timedelta(seconds=index))
+        )
     return tx
 
 
@@ -126,7 +129,7 @@ def test_transaction_round_trips_with_every_field(repo: TransactionRepository) -
         OperationKind.AUTHORIZE,
         12_345,
         "OMR",
-        OperationState.SUCCEEDED,
+        state=OperationState.SUCCEEDED,
         at=tx.created_at,
         gateway_reference="GW-1",
         approval_code="A1B2C3",
@@ -140,7 +143,7 @@ def test_transaction_round_trips_with_every_field(repo: TransactionRepository) -
         OperationKind.CAPTURE,
         10_000,
         "OMR",
-        OperationState.DECLINED,
+        state=OperationState.DECLINED,
         at=tx.created_at + timedelta(minutes=5),
         decline_code=DeclineCode.LIMIT_EXCEEDED,
         gateway_code="61",
@@ -198,7 +201,8 @@ def test_append_is_committed_when_it_returns(db: Database, repo: TransactionRepo
     assert db.path is not None
     with sqlite3.connect(db.path) as other:
         rows = other.execute(
-            "SELECT seq, state, idempotency_key FROM operations WHERE transaction_id = ? ORDER BY seq", (tx.id,)
+            "SELECT seq, state, idempotency_key FROM operations WHERE transaction_id = ? ORDER BY seq",
+            (tx.id,),
         ).fetchall()
     assert rows[-1] == (2, "created", capture.idempotency_key)
     assert len(rows) == 2
@@ -297,7 +301,7 @@ def test_append_needs_its_transaction_and_currency(repo: TransactionRepository) 
 
 def test_naive_times_are_refused(repo: TransactionRepository) -> None:
     with pytest.raises(InvalidRecordError, match="timezone-aware"):
-        repo.add(make_tx(at=datetime(2025, 1, 1, 12, 0)))  # noqa: DTZ001
+        repo.add(make_tx(at=datetime(2025, 1, 1, 12, 0)))
 
 
 def test_unresolved_operations_oldest_first(repo: TransactionRepository) -> None:
@@ -331,7 +335,11 @@ def _history(repo: TransactionRepository) -> list[Transaction]:
     kept = []
     for index in range(25):
         tx = make_tx(
-            (OperationKind.SALE if index % 2 else OperationKind.AUTHORIZE, 100 + index, OperationState.SUCCEEDED),
+            (
+                OperationKind.SALE if index % 2 else OperationKind.AUTHORIZE,
+                100 + index,
+                OperationState.SUCCEEDED,
+            ),
             at=T0 + timedelta(minutes=index),
             reference=f"MT-{index:04d}",
             gateway="ompay" if index % 3 else "paymentz",
@@ -388,7 +396,9 @@ def test_search_and_gateway_filters(repo: TransactionRepository) -> None:
     assert refs(repo.page(0, 50, search="mt-002", gateway="paymentz")) == ["MT-0021", "MT-0024"]
 
     tx = kept[3]
-    follow = make_op(tx.id, OperationKind.REFUND, 50, at=T0 + timedelta(days=1), gateway_reference="PZ-778899")
+    follow = make_op(
+        tx.id, OperationKind.REFUND, 50, at=T0 + timedelta(days=1), gateway_reference="PZ-778899"
+    )
     repo.append_operation(follow)
     assert refs(repo.page(0, 50, search="PZ-778899")) == ["MT-0003"]
 
@@ -473,14 +483,13 @@ def test_second_terminal_on_the_same_directory(db: Database) -> None:
 
 
 def test_lock_held_by_another_process(tmp_path: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path; from terminal.store.database import open_database\n"
+        "db = open_database(Path(sys.argv[1])); print('ready', flush=True)\n"
+        "sys.stdin.readline(); db.close()"
+    )
     holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from terminal.store.database import open_database\n"
-            "db = open_database(Path(sys.argv[1])); print('ready', flush=True); sys.stdin.readline(); db.close()",
-            str(tmp_path),
-        ],
+        [sys.executable, "-c", script, str(tmp_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -516,7 +525,9 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     (tmp_path / DATABASE_FILE).write_bytes(b"these are not the pages you are looking for\n" * 200)
     with pytest.raises(NotADatabaseError) as caught:
         open_database(tmp_path)
-    assert _one_line(caught.value).startswith(f"The file {tmp_path / DATABASE_FILE} is not a Merchant Terminal")
+    assert _one_line(caught.value).startswith(
+        f"The file {tmp_path / DATABASE_FILE} is not a Merchant Terminal"
+    )
     # The lock was released: the next attempt fails the same way, not as "in use".
     with pytest.raises(NotADatabaseError):
         open_database(tmp_path)
@@ -535,7 +546,9 @@ def test_someone_elses_sqlite_database(tmp_path: Path) -> None:
 
 def test_schema_cannot_hold_card_numbers_or_security_codes(db: Database) -> None:
     inspector = inspect(db.engine)
-    forbidden = re.compile(r"(^|_)(pan|cvc|cvv|cvv2|cvn|cid|track\d?|pin|pinblock)(_|$)|card_?num|security_code")
+    forbidden = re.compile(
+        r"(^|_)(pan|cvc|cvv|cvv2|cvn|cid|track\d?|pin|pinblock)(_|$)|card_?num|security_code"
+    )
     # The gateway's verdict on the CVC check (M / N / P / U), not the code itself.
     allowed = {("operations", "cvc_result")}
     for table in inspector.get_table_names():
@@ -555,7 +568,10 @@ def test_database_refuses_long_card_digits_even_past_the_repository(db: Database
     TransactionRepository(db.engine).add(tx)
     for column in ("card_last4", "card_first6"):
         with pytest.raises(IntegrityError), db.engine.begin() as conn:
-            conn.execute(text(f"UPDATE transactions SET {column} = :v WHERE id = :id"), {"v": PAN, "id": tx.id})
+            conn.execute(
+                text(f"UPDATE transactions SET {column} = :v WHERE id = :id"),  # noqa: S608 - fixed names
+                {"v": PAN, "id": tx.id},
+            )
 
 
 def test_repository_refuses_card_numbers(repo: TransactionRepository) -> None:
@@ -586,8 +602,8 @@ def test_repository_refuses_card_numbers(repo: TransactionRepository) -> None:
 
 _text = st.text(st.characters(exclude_categories=("Cs", "Nd"), exclude_characters="\x00"), max_size=20)
 _moments = st.datetimes(
-    min_value=datetime(2000, 1, 1),  # noqa: DTZ001
-    max_value=datetime(2090, 1, 1),  # noqa: DTZ001
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2090, 1, 1),
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
 )
 _operation_specs = st.lists(
@@ -625,7 +641,7 @@ def test_appended_operations_round_trip(
             kind,
             minor,
             currency,
-            state,
+            state=state,
             at=at,
             decline_code=decline,
             gateway_message=words,
