@@ -13,11 +13,38 @@ from typing import Any
 import pytest
 
 
+class _LocalQtLoop:
+    """What qasync drives in tests instead of the QApplication itself: a local QEventLoop per run.
+
+    The terminal quits its QApplication once per process; tests run many sessions in one process, and
+    QtWebEngine crashes when QApplication.aboutToQuit is emitted a second time after a web view was used.
+    """
+
+    def __init__(self, app: Any) -> None:
+        from PySide6.QtCore import QEventLoop  # noqa: PLC0415
+
+        self._app = app
+        self._loop_class = QEventLoop
+        self._loop: Any = None
+
+    def exec(self) -> int:
+        self._loop = self._loop_class()
+        return int(self._loop.exec())
+
+    def exit(self, code: int = 0) -> None:
+        if self._loop is not None:
+            self._loop.exit(code)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+
 @pytest.fixture(scope="session")
 def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    """The qasync loop over the test QApplication, as the terminal runs it: asyncio on the Qt thread."""
-    import qasync
+    """The qasync loop on the Qt thread, as the terminal runs it: asyncio and Qt share one thread."""
+    import qasync  # noqa: PLC0415
 
-    loop = qasync.QEventLoop(qapp)
+    qapp.setQuitOnLastWindowClosed(False)  # as the terminal runs: the session decides when to quit
+    loop = qasync.QEventLoop(_LocalQtLoop(qapp))
     asyncio.set_event_loop(loop)
     yield loop

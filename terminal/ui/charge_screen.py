@@ -141,8 +141,14 @@ class ChargeScreen(QWidget):
         view = PaymentWebView(hosted.challenge, allow_loopback_http=not profile.live)
         view.cancelled.connect(self.cancel_card_entry)
         view.load_failed.connect(self._page_failed)
-        self._show_view(view)
-        fields = await slot.wait()
+        if hosted.challenge.html is not None:
+            # The card page is served by our loopback listener, so it has a real http origin and headers.
+            slot.set_page(hosted.challenge.html, hosted.challenge.allowed_origins)
+        self._show_view(view, slot.entry_url if hosted.challenge.html is not None else None)
+        try:
+            fields = await slot.wait()
+        finally:
+            self.listener.forget(slot)
         self._close_view()
         self.stack.setCurrentWidget(self.result)
         self.result.headline.setText("Charging…")
@@ -150,12 +156,15 @@ class ChargeScreen(QWidget):
         outcome = await self.payments.complete_hosted(hosted, fields)
         self._finish(outcome)
 
-    def _show_view(self, view: PaymentWebView) -> None:
+    def _show_view(self, view: PaymentWebView, entry_url: str | None) -> None:
         self._close_view()
         self.view = view
         self._card_layout.addWidget(view)
         self.stack.setCurrentWidget(self.card_page)
-        view.load()
+        if entry_url:
+            view.load_url(entry_url)
+        else:
+            view.load()
         view.setFocus()
 
     def _close_view(self) -> None:

@@ -67,6 +67,8 @@ def _qt_app() -> QApplication:
     if isinstance(app, QApplication):
         return app
     app = QApplication([sys.argv[0]])
+    # The session coroutine decides when to quit, after payments in flight and cleanup have finished.
+    app.setQuitOnLastWindowClosed(False)
     app.setApplicationName("Merchant Terminal")
     app.setOrganizationName("MerchantTerminal")
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,11 +36,11 @@ def run_shell(qloop: asyncio.AbstractEventLoop, services: Services, scenario) ->
         finally:
             await shell.bridge.drain()
             shell.window.close()
-            shell.window.deleteLater()
             await listener.stop()
             await services.aclose()
 
     qloop.run_until_complete(asyncio.wait_for(session(), 90))
+    gc.collect()  # free the window's widgets now, at a quiet point, not in the middle of the next test
 
 
 def test_approved_charge_appears_in_history(qloop: asyncio.AbstractEventLoop, services: Services) -> None:
