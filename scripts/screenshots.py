@@ -17,11 +17,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 from PySide6.QtWidgets import QApplication
-from terminal.ui.return_listener import ReturnListener
 
 from terminal.app import build_services
 from terminal.ui.shell import Shell
-from tests.ui.charge_flow import charge_by_keyboard, wait_until
+from tests.ui.charge_flow import charge_by_keyboard, run_session, wait_until
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -57,25 +56,13 @@ def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     app = QApplication([sys.argv[0]])
+    app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     services = build_services(Path(tempfile.mkdtemp(prefix="mt-shots-")), force_sandbox=True)
 
-    async def session() -> None:
-        listener = ReturnListener()
-        await listener.start()
-        shell = Shell(services, listener)
-        shell.window.show()
-        try:
-            await shoot(shell)
-        finally:
-            await shell.bridge.drain()
-            shell.window.close()
-            await listener.stop()
-            await services.aclose()
-
     with loop:
-        loop.run_until_complete(session())
+        run_session(loop, services, shoot)
     return 0
 
 

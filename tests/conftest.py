@@ -21,7 +21,7 @@ class _LocalQtLoop:
     """
 
     def __init__(self, app: Any) -> None:
-        from PySide6.QtCore import QEventLoop  # noqa: PLC0415
+        from PySide6.QtCore import QEventLoop
 
         self._app = app
         self._loop_class = QEventLoop
@@ -42,7 +42,7 @@ class _LocalQtLoop:
 @pytest.fixture(scope="session")
 def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     """The qasync loop on the Qt thread, as the terminal runs it: asyncio and Qt share one thread."""
-    import qasync  # noqa: PLC0415
+    import qasync
 
     qapp.setQuitOnLastWindowClosed(False)  # as the terminal runs: the session decides when to quit
     loop = qasync.QEventLoop(_LocalQtLoop(qapp))

@@ -12,6 +12,9 @@ from terminal.domain.scrub import scrub_text
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+# Libraries whose own debug output carries raw headers and URLs: our adapters log those, scrubbed.
+QUIET_LIBRARIES = ("httpx", "httpcore", "h11", "uvicorn", "asyncio", "alembic", "sqlalchemy")
+
 
 class ScrubbingFilter(logging.Filter):
     """Removes card numbers, CVCs and known secrets from a record's final text, traceback included."""
@@ -51,6 +54,8 @@ def configure_logging(log_dir: Path | None, *, level: int = logging.INFO) -> Non
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
     handlers[0].setLevel(logging.WARNING)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
     sys.excepthook = _scrubbed_excepthook
 
 

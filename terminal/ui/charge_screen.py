@@ -121,7 +121,7 @@ class ChargeScreen(QWidget):
             self._open_card_page(request),
             on_error=self._start_failed,
             controls=[self.form.enter_card],
-            busy_text="Opening the card page…",
+            busy_text="Card entry in progress on the gateway's page…",
         )
 
     async def _open_card_page(self, request: ChargeInput) -> None:
@@ -173,6 +173,9 @@ class ChargeScreen(QWidget):
             self._card_layout.removeWidget(self.view)
             self.view.deleteLater()
             self.view = None
+            # The web view held the keyboard; give it back to the window so F2/F3/Enter keep working.
+            self.window().activateWindow()
+            self.setFocus()
 
     def _start_failed(self, exc: BaseException) -> None:
         self._close_view()

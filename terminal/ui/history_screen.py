@@ -45,7 +45,7 @@ class HistoryScreen(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((150, 150, 110, 140, 130, 150, 150)):
+        for column, width in enumerate((155, 110, 85, 120, 120, 130, 170)):
             self.table.setColumnWidth(column, width)
         top = QHBoxLayout()
         top.addWidget(title)

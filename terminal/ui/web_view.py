@@ -66,7 +66,7 @@ class _GuardedPage(QWebEnginePage):
         text = url.toString() if isinstance(url, QUrl) else str(url)
         return self._owner.navigation_allowed(text, is_main_frame)
 
-    def createWindow(self, _type: QWebEnginePage.WebWindowType) -> QWebEnginePage | None:
+    def createWindow(self, _type: QWebEnginePage.WebWindowType) -> QWebEnginePage | None:  # type: ignore[override]
         self._owner.blocked.emit("a pop-up window")
         return None
 
@@ -104,6 +104,7 @@ class PaymentWebView(QWidget):
         self._page.certificateError.connect(self._certificate_error)
         self._page.permissionRequested.connect(lambda permission: permission.deny())
         self._page.loadFinished.connect(self._load_finished)
+        self._page.urlChanged.connect(self._show_origin)
         self.view = QWebEngineView()
         self.view.setPage(self._page)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
@@ -112,10 +113,9 @@ class PaymentWebView(QWidget):
     def _build_header(self) -> None:
         title = QLabel(self.challenge.title or "Secure payment page")
         title.setObjectName("screenTitle")
-        where = origin_of(self.challenge.url or self.challenge.base_url or "") or ""
-        note = "sandbox simulator" if self.allow_loopback_http else "secure connection"
-        self.origin_label = QLabel(f"🔒 {note} · {where}")
+        self.origin_label = QLabel()
         self.origin_label.setObjectName("hint")
+        self._show_origin(QUrl(self.challenge.url or self.challenge.base_url or ""))
         self.cancel_button = QPushButton("Cancel (Esc)")
         self.cancel_button.clicked.connect(self.cancelled)
         top = QHBoxLayout()
@@ -128,6 +128,10 @@ class PaymentWebView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         self.setFocusProxy(self.view)
+
+    def _show_origin(self, url: QUrl) -> None:
+        note = "Sandbox simulator" if self.allow_loopback_http else "Secure connection"
+        self.origin_label.setText(f"{note} · {origin_of(url.toString()) or ''}")
 
     # -- policy -------------------------------------------------------------------------------
     def _decide_url(self, url: str, main_frame: bool) -> Decision:
@@ -199,6 +203,7 @@ class PaymentWebView(QWidget):
         self._page = self._profile = None
         if page is not None:
             page.loadFinished.disconnect()
+            page.urlChanged.disconnect()
             page.deleteLater()
         if profile is not None:
             profile.deleteLater()

@@ -67,7 +67,9 @@ def test_no_card_number_reaches_any_file(tmp_path: Path) -> None:
         run(services.reconciler.run())
     finally:
         run(services.aclose())
-        logging.getLogger().handlers.clear()
+        root = logging.getLogger()
+        root.handlers.clear()
+        root.setLevel(logging.WARNING)
     assert (data_dir / "terminal.db").exists() and (data_dir / "logs" / "terminal.log").stat().st_size > 0
     assert scan(data_dir, CARDS) == []
 

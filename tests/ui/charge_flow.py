@@ -4,16 +4,41 @@ gateway's page in the real web view, 3-D Secure answered, then History read back
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import date
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from terminal.app import Services
 from terminal.ui.page_driver import click, fill_and_submit, wait_for_js
+from terminal.ui.return_listener import ReturnListener
 from terminal.ui.shell import Shell
 
 Snap = Callable[[str], None]
+Scenario = Callable[[Shell], Coroutine[Any, Any, None]]
+
+
+def run_session(
+    loop: asyncio.AbstractEventLoop, services: Services, scenario: Scenario, timeout: float = 90
+) -> None:
+    """Open the real window on `services`, play `scenario`, then close everything as the terminal does."""
+
+    async def session() -> None:
+        listener = ReturnListener()
+        await listener.start()
+        shell = Shell(services, listener)
+        shell.window.show()
+        try:
+            await scenario(shell)
+        finally:
+            await shell.bridge.drain()
+            shell.window.close()
+            await listener.stop()
+            await services.aclose()
+
+    loop.run_until_complete(asyncio.wait_for(session(), timeout))
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from terminal.ui.return_listener import ReturnListener
 
 from terminal.app import Services, build_services
 from terminal.ui.shell import Shell
-from tests.ui.charge_flow import charge_by_keyboard, wait_until
+from tests.ui.charge_flow import Scenario, charge_by_keyboard, run_session, wait_until
 
 pytestmark = pytest.mark.webengine
 
@@ -25,21 +24,8 @@ def services(tmp_path: Path) -> Iterator[Services]:
     yield built
 
 
-def run_shell(qloop: asyncio.AbstractEventLoop, services: Services, scenario) -> None:  # type: ignore[no-untyped-def]
-    async def session() -> None:
-        listener = ReturnListener()
-        await listener.start()
-        shell = Shell(services, listener)
-        shell.window.show()
-        try:
-            await scenario(shell)
-        finally:
-            await shell.bridge.drain()
-            shell.window.close()
-            await listener.stop()
-            await services.aclose()
-
-    qloop.run_until_complete(asyncio.wait_for(session(), 90))
+def run_shell(qloop: asyncio.AbstractEventLoop, services: Services, scenario: Scenario) -> None:
+    run_session(qloop, services, scenario)
     gc.collect()  # free the window's widgets now, at a quiet point, not in the middle of the next test
 
 

@@ -1,4 +1,4 @@
-"""The History table model over a real store: qtmodeltester, paging as it scrolls, search, masked card only."""
+"""The History table model over a real store: qtmodeltester, paging as it scrolls, search, masking."""
 
 from __future__ import annotations
 
@@ -30,18 +30,38 @@ def database(tmp_path: Path) -> Iterator[Database]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(ROWS):
         at = start + timedelta(minutes=i)
-        tx = Transaction(f"tx{i:04d}", "ogopay", "ogopay-sandbox", f"REF-{i:04d}", "LKR", at,
-                         customer_name=f"Customer {i % 7}", card=CardSummary("Visa", "424242", f"{i:04d}"[-4:]),
-                         sandbox=True)
-        op = Operation(f"op{i:04d}", tx.id, OperationKind.SALE, Money(100 + i, "LKR"), OperationState.SUCCEEDED,
-                       f"key-{i}", tx.merchant_reference, at, at, approval_code="A1")
+        tx = Transaction(
+            f"tx{i:04d}",
+            "ogopay",
+            "ogopay-sandbox",
+            f"REF-{i:04d}",
+            "LKR",
+            at,
+            customer_name=f"Customer {i % 7}",
+            card=CardSummary("Visa", "424242", f"{i:04d}"[-4:]),
+            sandbox=True,
+        )
+        op = Operation(
+            f"op{i:04d}",
+            tx.id,
+            OperationKind.SALE,
+            Money(100 + i, "LKR"),
+            OperationState.SUCCEEDED,
+            f"key-{i}",
+            tx.merchant_reference,
+            at,
+            at,
+            approval_code="A1",
+        )
         repo.add(tx.with_operation(op))
     yield db
     db.close()
 
 
 def test_model_pages_searches_and_passes_modeltester(
-    qloop: asyncio.AbstractEventLoop, qtmodeltester, database: Database  # type: ignore[no-untyped-def]
+    qloop: asyncio.AbstractEventLoop,
+    qtmodeltester,
+    database: Database,  # type: ignore[no-untyped-def]
 ) -> None:
     journal = Journal(TransactionRepository(database.engine))
     bridge = AsyncBridge()

@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from terminal.domain import cards
@@ -498,10 +498,9 @@ def test_format_as_typed(typed: str, shown: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(max_size=30))
+@given(text=st.text(alphabet=st.sampled_from("0123456789 -/ab٤"), max_size=30) | st.text(max_size=30))
 def test_format_as_typed_is_idempotent_and_keeps_the_digits_in_order(text: str) -> None:
     shown = format_as_typed(text)
     assert format_as_typed(shown) == shown
     typed = re.sub(r"[^0-9]", "", text)
-    assume(typed)
     assert typed.startswith(shown.replace(" ", ""))
