@@ -73,6 +73,7 @@ class ChargeForm(QWidget):
         self.message = QLabel()
         self.message.setObjectName("formMessage")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self._errors: dict[str, QLabel] = {}
         self._build()
         self._wire()

@@ -30,6 +30,7 @@ class ResultPanel(QWidget):
         self.details = QLabel()
         self.details.setObjectName("resultDetails")
         self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # gateway text is never rendered as markup
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.new_payment = QPushButton("New payment  ⏎")
         self.new_payment.setObjectName("primary")

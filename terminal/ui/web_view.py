@@ -101,6 +101,9 @@ class PaymentWebView(QWidget):
         self._page: QWebEnginePage | None = _GuardedPage(self._profile, self)
         for attribute in _OFF:
             self._page.settings().setAttribute(attribute, False)
+        self._page.settings().setUnknownUrlSchemePolicy(
+            QWebEngineSettings.UnknownUrlSchemePolicy.DisallowUnknownUrlSchemes
+        )  # WEB-4: never hand a page's link to an external application
         self._page.certificateError.connect(self._certificate_error)
         self._page.permissionRequested.connect(lambda permission: permission.deny())
         self._page.loadFinished.connect(self._load_finished)

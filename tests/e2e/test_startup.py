@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from terminal.store.database import open_database
 
 
@@ -63,3 +65,22 @@ def test_simulator_port_in_use(tmp_path: Path) -> None:
         assert str(port) in line
         line = one_clear_line(terminal("--data-dir", str(tmp_path), "--sim-port", str(port), timeout=30))
         assert str(port) in line
+
+
+def test_sim_command_prints_name_and_url_then_serves() -> None:
+    env = {**os.environ}
+    with subprocess.Popen(
+        [sys.executable, "-m", "terminal.app", "sim"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            name, url = proc.stdout.readline().split()
+            assert name == "ogopay" and url.startswith("http://127.0.0.1:")
+            assert httpx.get(url + "/version", timeout=5).json() == {"name": "OGO Pay", "version": "2.0.0"}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -256,9 +256,7 @@ def test_no_posted_value_is_ever_logged(caplog: pytest.LogCaptureFixture) -> Non
         await client.get(slot.entry_url, params={"q": SENTINEL})
         await client.post(listener.origin + "/return/" + SENTINEL, data=form)  # 404
         await client.post(slot.entry_url + "?q=" + SENTINEL, data=form)  # 405
-        await client.post(
-            slot.return_url, content=SENTINEL.encode() * (MAX_BODY // len(SENTINEL) + 2)
-        )  # 413
+        await client.post(slot.return_url, content=SENTINEL.encode() * (MAX_BODY // len(SENTINEL) + 2))  # 413
         await client.post(slot.return_url + "?q=" + SENTINEL, data=form)  # delivered
         await client.post(slot.return_url, data=form)  # 409
         assert (await slot.wait())["card"] == SENTINEL

@@ -131,7 +131,8 @@ def test_origin_of_writes_one_form() -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]", "localhost", "LOCALHOST", "localhost."]
+    "host",
+    ["127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]", "localhost", "LOCALHOST", "localhost."],
 )
 def test_loopback_hosts(host: str) -> None:
     assert is_loopback_host(host)
@@ -139,7 +140,16 @@ def test_loopback_hosts(host: str) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["127.0.0.1.evil.test", "localhost.evil.test", "evil-localhost", "10.0.0.1", "0.0.0.0", "::", "example.test", ""],
+    [
+        "127.0.0.1.evil.test",
+        "localhost.evil.test",
+        "evil-localhost",
+        "10.0.0.1",
+        "0.0.0.0",
+        "::",
+        "example.test",
+        "",
+    ],
 )
 def test_not_loopback_hosts(host: str) -> None:
     assert not is_loopback_host(host)
