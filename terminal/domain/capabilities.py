@@ -34,15 +34,21 @@ class Capabilities:
     direct_entry: bool = False
     three_d_secure: bool = False
     lookup_by_reference: bool = False
+    # Card payments (False for bank-transfer gateways, whose page is the bank's, not a card form).
+    cards: bool = True
+    # The hosted page can be sent to the customer as a link (pay-by-link) and followed by status reads.
+    payment_link: bool = False
     # Inclusive per-currency limits in minor units; a currency absent here has no gateway limit.
     amount_limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     sandbox_only_reason: str = "Available in the sandbox only: the gateway has not published this operation."
+    # Said after "X does not offer Y." when the gateway lacks an operation (e.g. why, and what to do instead).
+    missing_note: str = ""
 
     def unavailable_reason(self, kind: OperationKind, *, live: bool) -> str | None:
         """Why `kind` cannot be used on this gateway (None when it can)."""
         support = self.operations.get(kind)
         if support is None:
-            return f"{self.display_name} does not offer {kind.label.lower()}."
+            return f"{self.display_name} does not offer {kind.label.lower()}. {self.missing_note}".strip()
         if support is Support.SANDBOX_ONLY and live:
             return self.sandbox_only_reason
         return None

@@ -18,6 +18,8 @@ class DeclineCode(StrEnum):
     LIMIT_EXCEEDED = "limit_exceeded"
     NOT_PERMITTED = "not_permitted"
     REFERRAL = "referral"
+    CANCELLED_BY_PAYER = "cancelled_by_payer"
+    EXPIRED_SESSION = "expired_session"
     OTHER = "other"
 
 
@@ -32,6 +34,8 @@ _PLAIN_WORDS: dict[DeclineCode, str] = {
     DeclineCode.LIMIT_EXCEEDED: "The card's limit was exceeded.",
     DeclineCode.NOT_PERMITTED: "This card cannot be used for this kind of payment.",
     DeclineCode.REFERRAL: "The issuer asks you to call them before accepting this card.",
+    DeclineCode.CANCELLED_BY_PAYER: "The customer cancelled the payment on the payment page.",
+    DeclineCode.EXPIRED_SESSION: "The payment page expired before the customer paid.",
     DeclineCode.OTHER: "The payment was declined.",
 }
 

@@ -44,6 +44,10 @@ class Challenge:
     html: str | None = None
     base_url: str | None = None
     title: str = ""
+    # The gateway's reference for what this page pays, when the page belongs to a gateway session.
+    reference: str = ""
+    # Adapter-private values the page's completion needs back (e.g. ETpay's per-session JWT key).
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +167,12 @@ class Gateway(ABC):
         raise self._unsupported("begin_hosted_entry")
 
     async def complete_hosted_entry(
-        self, request: HostedEntryRequest, fields: Mapping[str, str]
+        self,
+        request: HostedEntryRequest,
+        fields: Mapping[str, str],
+        context: Mapping[str, str] | None = None,
     ) -> CardToken:
-        """Read what the page posted back (untrusted until a signed call succeeds with the token)."""
+        """Read what the page returned (with the challenge's `context`); untrusted until confirmed."""
         raise self._unsupported("complete_hosted_entry")
 
     async def verify_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:

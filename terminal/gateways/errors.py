@@ -13,6 +13,8 @@ Only OutcomeUnknownError leaves money in doubt; every other error means nothing 
 
 from __future__ import annotations
 
+from terminal.domain.declines import DeclineCode
+
 
 class GatewayError(Exception):
     """Base of every adapter error; `message` is safe to show a clerk (no secrets, no card data)."""
@@ -39,7 +41,18 @@ class ValidationError(GatewayError):
 
 
 class DeclinedError(GatewayError):
-    """A follow-up refused for a business reason (already voided, over the limit...)."""
+    """Refused for a business reason (already voided, over the limit, payer rejected...); nothing moved."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        gateway_code: str = "",
+        status: int | None = None,
+        decline_code: DeclineCode | None = None,
+    ) -> None:
+        super().__init__(message, gateway_code=gateway_code, status=status)
+        self.decline_code = decline_code
 
 
 class NotSupportedError(GatewayError):

@@ -158,6 +158,13 @@ class GatewayHttp:
                 f"The connection to {self.display_name} broke before an answer arrived "
                 f"({type(exc).__name__}); the operation may have been executed."
             ) from None
+        except httpx.HTTPError as exc:
+            # Anything else httpx raises once the request may have left (a body that fails to decode...).
+            self._log_failure(method, path, started, exc)
+            raise OutcomeUnknownError(
+                f"{self.display_name}'s answer could not be read ({type(exc).__name__}); "
+                "the operation may have been executed."
+            ) from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         reply = HttpReply(
             response.status_code, response.headers, response.content, elapsed_ms, self.display_name

@@ -227,7 +227,7 @@ class OgoPayGateway(Gateway):
         )
 
     async def complete_hosted_entry(
-        self, request: HostedEntryRequest, fields: Mapping[str, str]
+        self, request: HostedEntryRequest, fields: Mapping[str, str], context: Mapping[str, str] | None = None
     ) -> CardToken:
         """Read OGO's unsigned return post: it names a token; nothing is paid until a signed call succeeds."""
         expected = {
@@ -501,10 +501,15 @@ def _message(reply: HttpReply) -> str:
 def _card_summary(fields: Mapping[str, str], token: str) -> CardSummary:
     """Brand, first six and last four from OGO's cardMask ('4242-42xx-xxxx-4242'), expiry as MM/YY."""
     compact = re.sub(r"[^0-9A-Za-z*]", "", fields.get("cardMask", ""))
-    first6 = compact[:6] if len(compact) >= 10 and compact[:6].isdigit() else ""
-    last4 = compact[-4:] if len(compact) >= 10 and compact[-4:].isdigit() else ""
+    first6 = compact[:6] if len(compact) >= 10 and _ascii_digits(compact[:6]) else ""
+    last4 = compact[-4:] if len(compact) >= 10 and _ascii_digits(compact[-4:]) else ""
     month, year = fields.get("expiryMonth", "").strip(), fields.get("expiryYear", "").strip()
-    valid = month.isdigit() and year.isdigit() and len(year) == 2 and 1 <= int(month) <= 12
+    valid = _ascii_digits(month) and _ascii_digits(year) and len(year) == 2 and 1 <= int(month) <= 12
     expiry = f"{int(month):02d}/{year}" if valid else ""
     brand = _BRANDS.get(fields.get("cardType", "").strip().upper(), "")
     return CardSummary(brand=brand, first6=first6, last4=last4, expiry=expiry, token=token)
+
+
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also accepts '²' and other digits int() refuses or reads differently."""
+    return text.isascii() and text.isdigit()

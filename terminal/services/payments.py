@@ -8,16 +8,18 @@ a usable answer is `unknown`, for reconciliation or an operator, and is never se
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from terminal.domain.declines import DeclineCode, plain_words
 from terminal.domain.ledger import Operation, RuleViolation, Transaction, follow_up_reason, opening_reason
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
+from terminal.domain.scrub import contains_card_number
 from terminal.gateways.base import (
     Challenge,
     FollowUpRequest,
@@ -82,11 +84,31 @@ class PaymentOutcome:
             words = plain_words(op.decline_code) if op.decline_code else (op.gateway_message or "Declined.")
             return f"{op.kind.label} declined. {words}"
         if op.state is OperationState.UNKNOWN:
+            why = op.gateway_message or "the gateway gave no usable answer"
             return (
-                f"The outcome of the {op.kind.label.lower()} is unknown: the gateway did not answer in time. "
+                f"The outcome of the {op.kind.label.lower()} is unknown ({why.rstrip('.')}). "
                 "Do not charge again; it is listed under Needs attention."
             )
         return f"{op.kind.label} not sent. {op.gateway_message or op.reason}".strip()
+
+
+_FIELD_NAMES = {
+    "reference": "Order reference",
+    "customer_id": "Customer number",
+    "customer_name": "Customer name",
+    "description": "Description",
+    "reason": "Reason",
+}
+
+
+def _refuse_card_numbers(**fields: str) -> None:
+    """A card number typed into a free-text field would be stored and sent: refuse it, naming the field."""
+    for field, text in fields.items():
+        if contains_card_number(text):
+            raise PaymentInputError(
+                field,
+                f"{_FIELD_NAMES[field]}: this looks like a card number; enter it on the card page only.",
+            )
 
 
 def _generated_reference() -> str:
@@ -100,6 +122,8 @@ class PaymentService:
         self.journal = journal
         self.profiles = profiles
         self.operator = operator
+        # Operations this process is working on now; reconciliation leaves them alone.
+        self.active: set[str] = set()
 
     # -- opening a payment through the gateway's card page ----------------------------------
     async def begin_hosted(
@@ -120,6 +144,12 @@ class PaymentService:
         reason = opening_reason(kind, amount, caps, live=profile.live)
         if reason:
             raise PaymentInputError("amount", reason)
+        _refuse_card_numbers(
+            reference=merchant_reference,
+            customer_id=customer_id,
+            customer_name=customer_name,
+            description=description,
+        )
         reference = merchant_reference.strip() or _generated_reference()
         if not _REFERENCE.match(reference):
             raise PaymentInputError(
@@ -147,6 +177,7 @@ class PaymentService:
         )
         op = self.journal.new_operation(tx, kind, amount, reference, self.operator)
         tx = tx.with_operation(op)
+        self.active.add(op.id)
         await self.journal.open(tx)
         request = HostedEntryRequest(
             merchant_reference=reference,
@@ -157,30 +188,57 @@ class PaymentService:
         )
         try:
             challenge = await self.profiles.gateway(profile.id).begin_hosted_entry(request)
-        except GatewayError as exc:
-            op = await self.journal.move(op, OperationState.FAILED, gateway_message=exc.message)
+        except OutcomeUnknownError as exc:
+            # The gateway may have opened a payment session: reconciliation looks it up by reference.
+            self.active.discard(op.id)
+            await self.journal.move(op, OperationState.UNKNOWN, gateway_message=exc.message)
             raise
-        op = await self.journal.move(op, OperationState.CHALLENGE)
+        except GatewayError as exc:
+            self.active.discard(op.id)
+            await self.journal.move(op, OperationState.FAILED, gateway_message=exc.message)
+            raise
+        op = await self.journal.move(op, OperationState.CHALLENGE, gateway_reference=challenge.reference)
         return HostedPayment(tx.with_operation(op), op, request, challenge)
 
     async def complete_hosted(self, hosted: HostedPayment, fields: Mapping[str, str]) -> PaymentOutcome:
         """Read what the card page returned, then send the sale or pre-authorisation once."""
+        try:
+            return await self._complete_hosted(hosted, fields)
+        finally:
+            self.active.discard(hosted.operation.id)
+
+    async def _complete_hosted(self, hosted: HostedPayment, fields: Mapping[str, str]) -> PaymentOutcome:
         op = hosted.operation
         gateway = self.profiles.gateway(hosted.transaction.profile)
         try:
-            token = await gateway.complete_hosted_entry(hosted.request, fields)
+            token = await gateway.complete_hosted_entry(hosted.request, fields, hosted.challenge.context)
         except DeclinedError as exc:
+            # Card pages decline at 3-D Secure; bank pages say themselves why (rejected, cancelled).
             op = await self.journal.move(
                 op,
                 OperationState.DECLINED,
-                decline_code=DeclineCode.AUTHENTICATION_FAILED,
+                decline_code=exc.decline_code or DeclineCode.AUTHENTICATION_FAILED,
+                gateway_code=exc.gateway_code,
                 gateway_message=exc.message,
             )
+            return await self._outcome(op)
+        except OutcomeUnknownError as exc:
+            # The page's answer could not be trusted; what the gateway says decides (reconciliation).
+            op = await self.journal.move(op, OperationState.UNKNOWN, gateway_message=exc.message)
             return await self._outcome(op)
         except GatewayError as exc:
             op = await self.journal.move(op, OperationState.FAILED, gateway_message=exc.message)
             return await self._outcome(op)
-        await self.journal.set_card(op.transaction_id, token.card)
+        except Exception:
+            log.exception("The card page's answer for %s could not be read", op.id)
+            op = await self.journal.move(
+                op,
+                OperationState.FAILED,
+                gateway_message="The card page's answer was unusable; nothing was charged.",
+            )
+            return await self._outcome(op)
+        # The gateway token could charge the card again: it stays in memory for this sale only.
+        await self.journal.set_card(op.transaction_id, replace(token.card, token=""))
         request = PaymentRequest(
             amount=op.amount,
             merchant_reference=op.merchant_reference,
@@ -193,10 +251,42 @@ class PaymentService:
         op = await self._send(op, lambda: send(request))
         return await self._outcome(op)
 
+    async def follow(
+        self, hosted: HostedPayment, *, every_s: float = 3.0, for_s: float = 1800.0
+    ) -> PaymentOutcome:
+        """Read a gateway-hosted payment (a link sent to the customer) until it is paid, refused or expired.
+
+        Only status reads: nothing is ever sent again. Stops after `for_s`; reconciliation goes on from there.
+        """
+        op = hosted.operation
+        gateway = self.profiles.gateway(hosted.transaction.profile)
+        self.active.add(op.id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + for_s
+        try:
+            while True:
+                try:
+                    result = await gateway.fetch(op.gateway_reference, op.merchant_reference)
+                except (GatewayUnavailableError, OutcomeUnknownError) as exc:
+                    log.info("Status read of %s failed, will retry: %s", op.id, exc.message)
+                else:
+                    if result.outcome in (Outcome.APPROVED, Outcome.DECLINED):
+                        op = await self.record_result(op, result)
+                        return await self._outcome(op)
+                if loop.time() >= deadline:
+                    return await self._outcome(op)
+                await asyncio.sleep(every_s)
+        finally:
+            self.active.discard(op.id)
+
     async def cancel_hosted(
         self, hosted: HostedPayment, reason: str = "Card entry cancelled"
     ) -> PaymentOutcome:
         """The clerk closed the card page before any money call: the operation failed, nothing was sent."""
+        self.active.discard(hosted.operation.id)
+        if hosted.operation.gateway_reference:
+            # A gateway session exists (bank page): the customer may still pay it; let the gateway decide.
+            return await self._outcome(hosted.operation)
         op = await self.journal.move(hosted.operation, OperationState.FAILED, gateway_message=reason)
         return await self._outcome(op)
 
@@ -212,6 +302,7 @@ class PaymentService:
 
     async def refund(self, tx_id: str, amount: Money, reason: str = "") -> PaymentOutcome:
         """Give back all or part of what was captured."""
+        _refuse_card_numbers(reason=reason)
         return await self._follow_up(tx_id, OperationKind.REFUND, amount, reason)
 
     async def _follow_up(
@@ -222,11 +313,20 @@ class PaymentService:
         why_not = follow_up_reason(tx, kind, amount, profile.capabilities, live=profile.live)
         if why_not:
             raise RuleViolation(why_not)
-        parent = tx.first_operation
-        assert parent is not None
         number = sum(1 for o in tx.operations if o.kind is kind) + 1
         reference = f"{tx.merchant_reference}-{kind.value[0].upper()}{number}"
         op = self.journal.new_operation(tx, kind, amount, reference, self.operator, reason)
+        self.active.add(op.id)
+        try:
+            return await self._send_follow_up(tx, op)
+        finally:
+            self.active.discard(op.id)
+
+    async def _send_follow_up(self, tx: Transaction, op: Operation) -> PaymentOutcome:
+        parent = tx.first_operation
+        assert parent is not None
+        kind, amount, reason, reference = op.kind, op.amount, op.reason, op.merchant_reference
+        profile = self.profiles.get(tx.profile)
         await self.journal.append(op)
         request = FollowUpRequest(
             amount=amount,
@@ -256,8 +356,18 @@ class PaymentService:
         except OutcomeUnknownError as exc:
             log.warning("%s %s outcome unknown: %s", op.kind, op.id, exc.message)
             return await self.journal.move(op, OperationState.UNKNOWN, gateway_message=exc.message)
+        except DeclinedError as exc:
+            # Sent and refused for a business reason: nothing moved, and the clerk is told why.
+            log.info("%s %s declined: %s", op.kind, op.id, exc.message)
+            return await self.journal.move(
+                op,
+                OperationState.DECLINED,
+                decline_code=exc.decline_code or DeclineCode.OTHER,
+                gateway_code=exc.gateway_code,
+                gateway_message=exc.message,
+            )
         except GatewayError as exc:
-            # Refused before it took effect (credentials, validation, business rule): nothing moved.
+            # Refused before it took effect (credentials, validation): nothing moved.
             log.info("%s %s refused: %s", op.kind, op.id, exc.message)
             return await self.journal.move(
                 op, OperationState.FAILED, gateway_code=exc.gateway_code, gateway_message=exc.message
@@ -266,11 +376,23 @@ class PaymentService:
             # A bug or a cancellation after sending: we cannot know what the gateway did.
             await self.journal.move(op, OperationState.UNKNOWN, gateway_message="Interrupted while waiting")
             raise
-        return await self.record_result(op, result)
+        try:
+            return await self.record_result(op, result)
+        except Exception:
+            # The gateway answered but the journal refused the answer: keep what we know, as unknown.
+            log.exception("%s %s: the gateway answered but the answer could not be recorded", op.kind, op.id)
+            return await self.journal.move(
+                op,
+                OperationState.UNKNOWN,
+                gateway_reference=result.gateway_reference,
+                gateway_message="The gateway answered but the terminal could not record it; check by hand.",
+            )
 
     async def record_result(self, op: Operation, result: GatewayResult) -> Operation:
         """Move `op` to the state `result` says, checking that the gateway echoed our amount."""
         if result.amount is not None and result.amount != op.amount:
+            if op.state is OperationState.UNKNOWN:
+                return op
             return await self.journal.move(
                 op,
                 OperationState.UNKNOWN,
@@ -292,6 +414,8 @@ class PaymentService:
                 op, OperationState.DECLINED, decline_code=result.decline_code or DeclineCode.OTHER, **outcome
             )
         # Pending, challenge or unknown: not final. Reconciliation or an operator will resolve it.
+        if op.state is OperationState.UNKNOWN:
+            return op
         return await self.journal.move(op, OperationState.UNKNOWN, **outcome)
 
     async def _outcome(self, op: Operation) -> PaymentOutcome:

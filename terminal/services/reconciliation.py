@@ -30,6 +30,7 @@ class ReconciliationReport:
 
     resolved: list[Operation] = field(default_factory=list)
     needs_attention: list[Operation] = field(default_factory=list)
+    waiting: list[Operation] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -49,9 +50,21 @@ class Reconciler:
         """One pass over every unresolved operation, oldest first."""
         report = ReconciliationReport()
         for tx, op in await self.journal.unresolved():
-            resolved = await self._resolve(tx, op)
-            bucket = report.needs_attention if resolved.state is OperationState.UNKNOWN else report.resolved
-            bucket.append(resolved)
+            if op.id in self.payments.active:
+                continue  # this terminal is working on it right now (a page is open, a call in flight)
+            try:
+                resolved = await self._resolve(tx, op)
+            except Exception:
+                # One bad record must not stop the pass for every later one: an operator looks at it.
+                log.exception("Reconciliation could not resolve operation %s", op.id)
+                report.needs_attention.append(op)
+                continue
+            if resolved.state is OperationState.UNKNOWN:
+                report.needs_attention.append(resolved)
+            elif resolved.state.is_final:
+                report.resolved.append(resolved)
+            else:
+                report.waiting.append(resolved)
         if report.resolved or report.needs_attention:
             log.info(report.summary)
         return report
@@ -79,6 +92,8 @@ class Reconciler:
             return await self.journal.move(op, OperationState.UNKNOWN, gateway_message=message)
         if result.outcome in (Outcome.APPROVED, Outcome.DECLINED):
             return await self.payments.record_result(op, result)
+        if op.state is OperationState.CHALLENGE:
+            return op  # the customer is still on the gateway's page (or link): nothing to resolve yet
         # Not found or still pending is not proof of anything: it stays unknown for the next pass.
         if op.state is OperationState.UNKNOWN:
             return op

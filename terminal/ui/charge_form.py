@@ -40,6 +40,7 @@ class ChargeForm(QWidget):
     """Profile, type, amount, reference and customer; `submitted` carries a checked ChargeInput."""
 
     submitted = Signal(object)
+    link_requested = Signal(object)
 
     def __init__(self, profiles: list[Profile], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +71,8 @@ class ChargeForm(QWidget):
         self.enter_card.setObjectName("primary")
         self.enter_card.setDefault(True)
         self.enter_card.setAutoDefault(True)
+        self.send_link = QPushButton("Send payment &link")
+        self.send_link.setToolTip("Create a link the customer opens to pay on the gateway's page.")
         self.message = QLabel()
         self.message.setObjectName("formMessage")
         self.message.setWordWrap(True)
@@ -129,6 +132,7 @@ class ChargeForm(QWidget):
             form.addRow(label, box)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.send_link)
         buttons.addWidget(self.enter_card)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -150,6 +154,7 @@ class ChargeForm(QWidget):
     def _wire(self) -> None:
         self.profile.currentIndexChanged.connect(self._profile_changed)
         self.enter_card.clicked.connect(self.submit)
+        self.send_link.clicked.connect(self.request_link)
         for edit in (self.amount, self.reference, self.customer_id, self.customer_name, self.description):
             edit.returnPressed.connect(self.submit)
         self.amount.textEdited.connect(lambda _text: self.show_error("amount", ""))
@@ -167,6 +172,8 @@ class ChargeForm(QWidget):
             self.message.setText("No gateway profile is configured.")
             return
         self.currency.setText(profile.currency)
+        self.send_link.setVisible(profile.capabilities.payment_link)
+        self.enter_card.setText("Enter card  ⏎" if profile.capabilities.cards else "Open payment page  ⏎")
         reason = profile.capabilities.unavailable_reason(OperationKind.AUTHORIZE, live=profile.live)
         self.preauth.setEnabled(reason is None)
         self.preauth.setToolTip(reason or "Reserve the amount now and capture it later from History.")
@@ -228,6 +235,12 @@ class ChargeForm(QWidget):
         request = self.read()
         if request is not None:
             self.submitted.emit(request)
+
+    def request_link(self) -> None:
+        """Check the form; emit `link_requested` when it is right."""
+        request = self.read()
+        if request is not None:
+            self.link_requested.emit(request)
 
     def reset(self) -> None:
         """Empty the form for the next customer (keeps the profile and type)."""

@@ -14,6 +14,7 @@ from terminal.services.payments import HostedPayment, PaymentInputError, Payment
 from terminal.services.profiles import ProfileError, ProfileRegistry
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.charge_form import ChargeForm, ChargeInput
+from terminal.ui.link_panel import LinkPanel
 from terminal.ui.return_listener import PageSlot, ReturnListener
 from terminal.ui.web_view import PaymentWebView
 
@@ -47,6 +48,18 @@ class ResultPanel(QWidget):
         layout.addSpacing(16)
         layout.addLayout(buttons)
         layout.addStretch(2)
+
+    def show_unknown(self, reference: str) -> None:
+        """The terminal lost track of a payment after the card page returned: say so plainly."""
+        self.headline.setText("?  Outcome unknown")
+        self.headline.setProperty("outcome", "unknown")
+        self.headline.style().unpolish(self.headline)
+        self.headline.style().polish(self.headline)
+        self.details.setText(
+            f"Order reference: {reference}\n\nThe terminal could not finish recording this payment. "
+            "Do not charge the customer again: check the payment in History first."
+        )
+        self.new_payment.setFocus()
 
     def show_outcome(self, outcome: PaymentOutcome) -> None:
         """Fill the panel from a payment outcome."""
@@ -104,12 +117,15 @@ class ChargeScreen(QWidget):
         self.view: PaymentWebView | None = None
         self._hosted: HostedPayment | None = None
         self._slot: PageSlot | None = None
+        self.link_panel = LinkPanel()
         self.stack = QStackedWidget()
-        for page in (self.form, self.card_page, self.result):
+        for page in (self.form, self.card_page, self.result, self.link_panel):
             self.stack.addWidget(page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack)
         self.form.submitted.connect(self._start)
+        self.form.link_requested.connect(self._start_link)
+        self.link_panel.closed.connect(self.new_payment)
         self.result.new_payment.clicked.connect(self.new_payment)
         self.result.show_history.clicked.connect(self.history_requested)
         cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.card_page)
@@ -139,23 +155,84 @@ class ChargeScreen(QWidget):
             description=request.description,
         )
         self._hosted, self._slot = hosted, slot
-        view = PaymentWebView(hosted.challenge, allow_loopback_http=not profile.live)
-        view.cancelled.connect(self.cancel_card_entry)
-        view.load_failed.connect(self._page_failed)
-        if hosted.challenge.html is not None:
-            # The card page is served by our loopback listener, so it has a real http origin and headers.
-            slot.set_page(hosted.challenge.html, hosted.challenge.allowed_origins)
-        self._show_view(view, slot.entry_url if hosted.challenge.html is not None else None)
         try:
-            fields = await slot.wait()
+            fields = await self._show_page(hosted, slot, live=profile.live)
+        except BaseException:
+            if self._hosted is hosted:  # not already closed by Esc: record that nothing was charged
+                self._hosted = self._slot = None
+                self._close_view()
+                await self.payments.cancel_hosted(
+                    hosted, "The card page could not be used; nothing was charged"
+                )
+            raise
         finally:
             self.listener.forget(slot)
         self._close_view()
         self.stack.setCurrentWidget(self.result)
         self.result.headline.setText("Charging…")
         self.result.details.setText("Waiting for the gateway. Do not close the terminal.")
-        outcome = await self.payments.complete_hosted(hosted, fields)
+        try:
+            outcome = await self.payments.complete_hosted(hosted, fields)
+        except Exception:
+            # The page returned, so money may have moved: never back to a filled form that invites a retry.
+            log.exception("Completing the payment %s failed", hosted.operation.id)
+            self._hosted = self._slot = None
+            self.result.show_unknown(hosted.transaction.merchant_reference)
+            self.stack.setCurrentWidget(self.result)
+            return
         self._finish(outcome)
+
+    async def _show_page(self, hosted: HostedPayment, slot: PageSlot, *, live: bool) -> dict[str, str]:
+        view = PaymentWebView(hosted.challenge, allow_loopback_http=not live)
+        view.cancelled.connect(self.cancel_card_entry)
+        view.load_failed.connect(self._page_failed)
+        if hosted.challenge.html is not None:
+            # The card page is served by our loopback listener, so it has a real http origin and headers.
+            slot.set_page(hosted.challenge.html, hosted.challenge.allowed_origins)
+        self._show_view(view, slot.entry_url if hosted.challenge.html is not None else None)
+        return await slot.wait()
+
+    def _start_link(self, request: ChargeInput) -> None:
+        self.bridge.run(
+            self._create_link(request),
+            on_done=self._follow_link,
+            on_error=self._start_failed,
+            controls=[self.form.enter_card, self.form.send_link],
+            busy_text="Creating the payment link…",
+        )
+
+    async def _create_link(self, request: ChargeInput) -> HostedPayment:
+        profile = self.profiles.get(request.profile_id)
+        # Where the customer's browser lands after paying: the shop's page on a live profile; in the
+        # sandbox (training on this computer) the terminal's own listener.
+        landing = profile.settings.get("link_return_url") or self.listener.new_page().return_url
+        hosted = await self.payments.begin_hosted(
+            request.profile_id,
+            request.kind,
+            request.amount,
+            return_url=landing,
+            merchant_reference=request.reference,
+            customer_id=request.customer_id,
+            customer_name=request.customer_name,
+            description=request.description,
+        )
+        if not hosted.challenge.url:
+            raise GatewayError("This gateway's payment page cannot be sent as a link.")
+        return hosted
+
+    def _follow_link(self, hosted: HostedPayment) -> None:
+        summary = f"{hosted.operation.amount.display()} · order {hosted.transaction.merchant_reference}"
+        self.link_panel.show_link(hosted.challenge.url or "", summary)
+        self.stack.setCurrentWidget(self.link_panel)
+        self.completed.emit(PaymentOutcome(hosted.transaction, hosted.operation))
+
+        def followed(outcome: PaymentOutcome) -> None:
+            self.link_panel.status.setText(outcome.message)
+            self.completed.emit(outcome)
+
+        self.bridge.run(
+            self.payments.follow(hosted), on_done=followed, busy_text="Following the payment link…"
+        )
 
     def _show_view(self, view: PaymentWebView, entry_url: str | None) -> None:
         self._close_view()
@@ -187,8 +264,8 @@ class ChargeScreen(QWidget):
         elif isinstance(exc, (GatewayError, ProfileError)):
             self.form.message.setText(getattr(exc, "message", str(exc)))
         else:
-            log.error("Charge failed", exc_info=exc)
-            self.form.message.setText(f"Something went wrong: {exc}. Nothing was charged twice; see History.")
+            log.error("Opening the card page failed", exc_info=exc)
+            self.form.message.setText("The card page could not be opened; nothing was charged. Try again.")
 
     def _page_failed(self, reason: str) -> None:
         self.form.message.setText(f"The card page could not be shown: {reason}")

@@ -117,9 +117,9 @@ class MainWindow(QMainWindow):
         self.history.focus_search()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.charge.cancel_card_entry()  # an open card page has charged nothing yet: close it
         if self.bridge.running:
-            self.statusBar().showMessage("Finishing the payment in progress before closing…", 5000)
+            self.statusBar().showMessage("Finishing the work in progress; close again in a moment.", 5000)
             event.ignore()
             return
-        self.charge.cancel_card_entry()
         super().closeEvent(event)

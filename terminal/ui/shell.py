@@ -9,12 +9,13 @@ import traceback
 from datetime import date
 from typing import Protocol
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from terminal.services.history import HistoryService
 from terminal.services.payments import PaymentService
 from terminal.services.profiles import ProfileRegistry
-from terminal.services.reconciliation import Reconciler
+from terminal.services.reconciliation import Reconciler, ReconciliationReport
 
 # QtWebEngine must be loaded before the QApplication exists.
 from terminal.ui import web_view as _web_view  # noqa: F401
@@ -26,6 +27,8 @@ from terminal.ui.page_driver import click, fill_and_submit
 from terminal.ui.return_listener import ReturnListener
 
 log = logging.getLogger(__name__)
+
+RECONCILE_EVERY_MS = 60_000
 
 
 class ShellServices(Protocol):
@@ -52,14 +55,37 @@ class Shell:
         self.charge = ChargeScreen(services.payments, services.profiles, listener, self.bridge)
         self.history = HistoryScreen(services.history, self.bridge)
         self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
+        self._reconciling = False
+        self._timer = QTimer(self.window)
+        self._timer.timeout.connect(self.reconcile)
 
     def reconcile(self) -> None:
-        """Resolve what start-up can of operations left open by an earlier run."""
+        """Resolve what can be resolved of operations left open (at start-up, then every minute)."""
+        if self._reconciling:
+            return
+        self._reconciling = True
+
+        def done(report: ReconciliationReport) -> None:
+            self._reconciling = False
+            if report.resolved or report.needs_attention:
+                self.window.statusBar().showMessage(report.summary, 15000)
+                self.history.refresh()
+
         self.bridge.run(
             self.services.reconciler.run(),
-            on_done=lambda report: self.window.statusBar().showMessage(report.summary, 15000),
-            busy_text="Checking payments left open by the last run…",
+            on_done=done,
+            on_error=self._reconcile_failed,
+            busy_text="Checking payments whose outcome is not known yet…",
         )
+
+    def _reconcile_failed(self, exc: BaseException) -> None:
+        self._reconciling = False
+        log.warning("Reconciliation pass failed: %s", exc)
+
+    def start_schedule(self, interval_ms: int = RECONCILE_EVERY_MS) -> None:
+        """Reconcile now and then every `interval_ms` while the terminal is open."""
+        self.reconcile()
+        self._timer.start(interval_ms)
 
 
 def _qt_app() -> QApplication:
@@ -96,7 +122,7 @@ async def _session(app: QApplication, services: ShellServices, self_test: bool) 
         await listener.start()
         shell = Shell(services, listener)
         shell.window.show()
-        shell.reconcile()
+        shell.start_schedule()
         if self_test:
             code = await self_test_charge(shell)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from terminal.app import Services
@@ -11,7 +12,7 @@ from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.services.payments import PaymentInputError
 from tests.e2e.conftest import run
-from tests.e2e.flows import arm_fault, hosted_payment, sim_ledger
+from tests.e2e.flows import arm_fault, hosted_payment, sim_ledger, sim_url
 
 APPROVED = "4242424242424242"
 
@@ -153,3 +154,65 @@ def test_cancelled_card_page_records_nothing_charged(services: Services) -> None
     outcome = run(open_and_cancel())
     assert outcome.operation.state is OperationState.FAILED  # type: ignore[attr-defined]
     assert sim_ledger(services) == []
+
+
+def test_reconciliation_leaves_a_page_open_right_now_alone(services: Services) -> None:
+    profile = services.profiles.all()[0]
+    hosted = run(
+        services.payments.begin_hosted(
+            profile.id, OperationKind.SALE, Money(100, "LKR"), return_url="http://127.0.0.1:9/r"
+        )
+    )
+    report = run(services.reconciler.run())
+    assert report.resolved == [] and report.needs_attention == []
+    still = run(services.history.transaction(hosted.transaction.id))
+    assert still.operations[0].state is OperationState.CHALLENGE
+    run(services.payments.cancel_hosted(hosted))
+    assert hosted.operation.id not in services.payments.active
+
+
+@pytest.mark.parametrize("field", ["reference", "customer_id", "customer_name", "description"])
+def test_card_number_in_a_text_field_is_refused_naming_the_field(services: Services, field: str) -> None:
+    profile = services.profiles.all()[0]
+    values = {"merchant_reference": "", "customer_id": "", "customer_name": "", "description": ""}
+    values["merchant_reference" if field == "reference" else field] = "4111 1111 1111 1111"
+    with pytest.raises(PaymentInputError) as refused:
+        run(
+            services.payments.begin_hosted(
+                profile.id, OperationKind.SALE, Money(100, "LKR"), return_url="http://127.0.0.1:9/r", **values
+            )
+        )
+    assert refused.value.field == field and "card number" in refused.value.message
+    assert run(services.history.count()) == 0
+
+
+def test_follow_up_refused_by_the_gateway_is_declined_not_failed(services: Services) -> None:
+    sale = run(hosted_payment(services, APPROVED, 900))
+    httpx.post(sim_url(services) + "/_sim/settle", timeout=5).raise_for_status()
+    voided = run(services.payments.void(sale.transaction.id))  # the simulator refuses: already settled
+    assert voided.operation.state is OperationState.DECLINED
+    assert "settled" in voided.operation.gateway_message.lower()
+    assert voided.transaction.state is TransactionState.CAPTURED
+
+
+def test_unusable_card_page_answer_fails_without_charging(services: Services) -> None:
+    profile = services.profiles.all()[0]
+    hosted = run(
+        services.payments.begin_hosted(
+            profile.id, OperationKind.SALE, Money(100, "LKR"), return_url="http://127.0.0.1:9/r"
+        )
+    )
+    fields = {
+        "success": "true",
+        "token": "4111111111111111",
+        "merchantId": "sandbox-merchant",
+        "customerId": hosted.request.customer_id,
+        "orderId": hosted.request.merchant_reference,
+        "cardMask": "4242-42xx-xxxx-4242",
+        "cardType": "V",
+        "expiryMonth": "²",
+        "expiryYear": "30",
+    }
+    outcome = run(services.payments.complete_hosted(hosted, fields))
+    assert outcome.operation.state is OperationState.FAILED
+    assert charges(services) == []

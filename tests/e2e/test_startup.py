@@ -78,8 +78,12 @@ def test_sim_command_prints_name_and_url_then_serves() -> None:
     ) as proc:
         try:
             assert proc.stdout is not None
-            name, url = proc.stdout.readline().split()
-            assert name == "ogopay" and url.startswith("http://127.0.0.1:")
+            urls = {}
+            while "ogopay" not in urls:  # one line per simulator, in the registry's order
+                name, url = proc.stdout.readline().split()
+                urls[name] = url
+                assert url.startswith("http://127.0.0.1:")
+            url = urls["ogopay"]
             assert httpx.get(url + "/version", timeout=5).json() == {"name": "OGO Pay", "version": "2.0.0"}
         finally:
             proc.terminate()
