@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from terminal.sim.control import is_loopback
-from terminal.sim.runner import PortInUseError, serve_app, start_simulators
+from terminal.sim.runner import PortInUseError, available_simulators, serve_app, start_simulators
 from terminal.sim.sandbox import (
     TEST_CARDS,
     SimClock,
@@ -298,7 +298,9 @@ def test_fixed_port_and_stop() -> None:
     port = _free_port()
     running = start_simulators(port)
     try:
-        assert running.urls["ogopay"] == f"http://127.0.0.1:{port}"
+        # N, N+1, ... in the registry's order, one port per simulator.
+        names = available_simulators()
+        assert running.urls == {name: f"http://127.0.0.1:{port + i}" for i, name in enumerate(names)}
         assert httpx.get(f"{running.urls['ogopay']}/version").json()["name"] == "OGO Pay"
     finally:
         running.stop()
@@ -312,8 +314,10 @@ def test_command_line_prints_name_and_url_then_serves_until_terminated() -> None
     ) as process:
         try:
             assert process.stdout is not None
-            name, url = process.stdout.readline().split()
-            assert name == "ogopay" and url.startswith("http://127.0.0.1:")
+            lines = [process.stdout.readline().split() for _ in available_simulators()]
+            assert [name for name, _ in lines] == available_simulators()
+            url = dict(lines)["ogopay"]
+            assert url.startswith("http://127.0.0.1:")
             assert httpx.get(f"{url}/version").status_code == 200
         finally:
             process.terminate()
