@@ -9,6 +9,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 from PySide6.QtWidgets import QApplication
 
 from terminal.app import build_services
+from terminal.ui.page_driver import click, run_js, wait_for_js
 from terminal.ui.shell import Shell
 from tests.ui.charge_flow import charge_by_keyboard, run_session, wait_until
 
@@ -45,10 +47,40 @@ async def shoot(shell: Shell) -> None:
         await charge_by_keyboard(shell, amount=amount, reference=reference, card=card)
         if reference == "INV-10232":
             snap("result_declined")
+    await shoot_etpay(shell, snap)
     shell.window.show_history()
-    await wait_until(lambda: shell.history.model.rowCount() == 3, what="History rows")
+    await wait_until(lambda: shell.history.model.rowCount() == 5, what="History rows")
     await asyncio.sleep(0.3)
     snap("history")
+
+
+async def shoot_etpay(shell: Shell, snap: Callable[[str], None]) -> None:
+    """ETpay: the bank page inside the terminal, then a payment link with its QR code."""
+    form = shell.charge.form
+    shell.charge.new_payment()
+    form.profile.setCurrentIndex(form.profile.findData("etpay-sandbox"))
+    form.amount.setText("15000")
+    form.reference.setText("INV10234")
+    form.submit()
+    await wait_until(lambda: shell.charge.view is not None, what="the bank page")
+    assert shell.charge.view is not None
+    page = shell.charge.view.web_page()
+    await wait_for_js(page, "document.querySelector('#pay') !== null")
+    await run_js(page, "document.querySelector('[name=rut]').value = '11.111.111-1'; true;")
+    await asyncio.sleep(0.3)
+    snap("etpay_bank_page")
+    await click(page, "#pay")
+    await wait_until(lambda: shell.charge.stack.currentWidget() is shell.charge.result, what="the result")
+    await wait_until(
+        lambda: not shell.charge.bridge.running or "Approved" in shell.charge.result.headline.text()
+    )
+    shell.charge.new_payment()
+    form.amount.setText("4990")
+    form.reference.setText("INV10235")
+    form.request_link()
+    await wait_until(lambda: shell.charge.stack.currentWidget() is shell.charge.link_panel, what="the link")
+    await asyncio.sleep(0.3)
+    snap("payment_link")
 
 
 def main() -> int:

@@ -72,7 +72,8 @@ class Services:
 
 def sandbox_profiles(sims: RunningSims) -> list[Profile]:
     """The demo profile of every running simulator that has one."""
-    return [sandbox_profile(name, url) for name, url in sims.urls.items() if name in SANDBOX_CREDENTIALS]
+    # In the order of SANDBOX_CREDENTIALS: the card gateway a clerk practises on first comes first.
+    return [sandbox_profile(name, sims.urls[name]) for name in SANDBOX_CREDENTIALS if name in sims.urls]
 
 
 def build_services(

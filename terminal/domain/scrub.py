@@ -66,7 +66,13 @@ _EXPIRY_KEYS = frozenset(
         "cardexpirydate", "expirydateyymm",
     }
 )  # fmt: skip
-_SECRET_EXACT = frozenset({"authorization", "proxyauthorization", "pin", "pinblock", "cookie", "setcookie"})
+_SECRET_EXACT = frozenset(
+    {
+        "authorization", "proxyauthorization", "pin", "pinblock", "cookie", "setcookie",
+        # A payer's national id and bank account (ETpay's user_rut, user_account) are personal data.
+        "rut", "userrut", "useraccount",
+    }
+)  # fmt: skip
 _SECRET_PARTS = ("secret", "password", "passwd", "token", "apikey", "signature", "hmac")
 _SECRET_ENDINGS = ("key", "hash", "sig")
 # Identifiers that merely end like a secret name; they are needed to match a log line with the journal.

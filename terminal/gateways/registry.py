@@ -13,7 +13,7 @@ from typing import Final
 import httpx
 
 from terminal.domain.capabilities import Capabilities
-from terminal.gateways import ogopay
+from terminal.gateways import etpay, ogopay
 from terminal.gateways.base import Gateway
 from terminal.gateways.errors import ValidationError
 
@@ -27,22 +27,39 @@ __all__ = [
     "capabilities_of",
 ]
 
-GATEWAYS: Final[tuple[str, ...]] = ("ogopay",)
+GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay")
 
 # Non-secret settings (stored in the settings file) and secrets (OS keyring), by gateway.
-SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {"ogopay": ("base_url", "merchant_id")}
-SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {"ogopay": ("secret",)}
+SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "ogopay": ("base_url", "merchant_id"),
+    "etpay": ("api_url", "pmt_url", "merchant_code"),
+}
+SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "ogopay": ("secret",),
+    "etpay": ("merchant_api_token",),
+}
 
 FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     "ogopay": {"base_url": "Gateway address", "merchant_id": "Merchant id", "secret": "Secret key"},
+    "etpay": {
+        "api_url": "API address",
+        "pmt_url": "Payment page address",
+        "merchant_code": "Merchant code",
+        "merchant_api_token": "API token",
+    },
 }
 
-# The vendor's published addresses, offered as choices for base_url.
+# The vendor's published addresses, offered as choices for base_url. ETpay has two address fields and
+# publishes only its sandbox ones (production addresses come at onboarding): keyed by field.
 PRESET_URLS: Final[Mapping[str, Mapping[str, str]]] = {
     "ogopay": {"test": ogopay.TEST_URL, "live": ogopay.LIVE_URL},
+    "etpay": {"api_url": etpay.SANDBOX_API_URL, "pmt_url": etpay.SANDBOX_PMT_URL},
 }
 
-_CAPABILITIES: Final[Mapping[str, Capabilities]] = {"ogopay": ogopay.CAPABILITIES}
+_CAPABILITIES: Final[Mapping[str, Capabilities]] = {
+    "ogopay": ogopay.CAPABILITIES,
+    "etpay": etpay.CAPABILITIES,
+}
 
 
 def capabilities_of(gateway: str) -> Capabilities:
@@ -72,6 +89,10 @@ def build_gateway(
     """The adapter for one profile. ValidationError (with `field`) names a missing or unusable setting."""
     capabilities_of(gateway)
     values = {name: settings.get(name, "").strip() for name in SETTINGS_FIELDS[gateway]}
+    if gateway == "etpay":
+        # The sandbox profile names one simulator address, serving both the API and the payment page.
+        for name in ("api_url", "pmt_url"):
+            values[name] = values[name] or settings.get("base_url", "").strip()
     # Secrets are used exactly as given: OGO's key is the text itself, never trimmed or decoded.
     keys = {name: secrets.get(name, "") for name in SECRET_FIELDS[gateway]}
     for name, value in (*values.items(), *keys.items()):
@@ -82,4 +103,13 @@ def build_gateway(
             base_url=values["base_url"], merchant_id=values["merchant_id"], secret=keys["secret"], live=live
         )
         return ogopay.OgoPayGateway(config, transport=transport, timeout=timeout)
+    if gateway == "etpay":
+        etpay_config = etpay.EtpayConfig(
+            api_url=values["api_url"],
+            pmt_url=values["pmt_url"],
+            merchant_code=values["merchant_code"],
+            api_token=keys["merchant_api_token"],
+            live=live,
+        )
+        return etpay.EtpayGateway(etpay_config, transport=transport, timeout=timeout)
     raise KeyError(f"unknown gateway {gateway!r}")  # pragma: no cover - capabilities_of refused it already

@@ -25,10 +25,11 @@ KEYRING_SERVICE = "MerchantTerminal"
 # The published sandbox credentials (docs/SANDBOX.md): public test values, not secrets.
 SANDBOX_CREDENTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "ogopay": ({"merchant_id": "sandbox-merchant"}, {"secret": "sandbox-ogo-secret"}),
+    "etpay": ({"merchant_code": "sandbox_merchant"}, {"merchant_api_token": "sandbox-api-token"}),
 }
 
 # Currency each gateway's demo profile charges in.
-SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR"}
+SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR", "etpay": "CLP"}
 
 
 class ProfileError(RuntimeError):

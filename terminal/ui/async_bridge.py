@@ -28,10 +28,12 @@ class AsyncBridge(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Status reads and reconciliation: they never send money, so closing may cancel them.
+        self._background: set[asyncio.Task[Any]] = set()
 
     @property
     def running(self) -> int:
-        """How many tasks are in flight."""
+        """How many foreground tasks (those that may move money or that a screen waits on) are in flight."""
         return len(self._tasks)
 
     def run(
@@ -42,17 +44,22 @@ class AsyncBridge(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         controls: Sequence[QWidget] = (),
         busy_text: str = "Working…",
+        background: bool = False,
     ) -> asyncio.Task[T]:
-        """Start `coro`; disable `controls` until it ends; call `on_done(result)` or `on_error(exc)`."""
+        """Start `coro`; disable `controls` until it ends; call `on_done(result)` or `on_error(exc)`.
+
+        A `background` task only reads (status, reconciliation): it never holds up closing the window.
+        """
         task: asyncio.Task[T] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
+        tasks = self._background if background else self._tasks
+        tasks.add(task)
         disabled = [c for c in controls if c.isEnabled()]
         for control in disabled:
             control.setEnabled(False)
         self.busy.emit(busy_text)
 
         def finished(done: asyncio.Task[T]) -> None:
-            self._tasks.discard(done)
+            tasks.discard(done)
             for control in disabled:
                 control.setEnabled(True)
             if not self._tasks:
@@ -74,6 +81,8 @@ class AsyncBridge(QObject):
         return task
 
     async def drain(self) -> None:
-        """Wait for every task in flight (used at shutdown and by tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Cancel background reads, then wait for every foreground task (at shutdown and in tests)."""
+        for task in list(self._background):
+            task.cancel()
+        while self._tasks or self._background:
+            await asyncio.gather(*list(self._tasks | self._background), return_exceptions=True)

@@ -180,6 +180,11 @@ class ChargeForm(QWidget):
         if reason and self.preauth.isChecked():
             self.sale.setChecked(True)
 
+    @property
+    def field_names(self) -> frozenset[str]:
+        """Names of the fields that can show an error."""
+        return frozenset(self._errors)
+
     def show_error(self, name: str, message: str) -> None:
         """Show (or clear, with an empty message) the error under one field; keeps what was typed."""
         label = self._errors[name]

@@ -9,7 +9,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from terminal.domain.operations import OperationState
-from terminal.gateways.errors import GatewayError
+from terminal.gateways.errors import GatewayError, ValidationError
 from terminal.services.payments import HostedPayment, PaymentInputError, PaymentOutcome, PaymentService
 from terminal.services.profiles import ProfileError, ProfileRegistry
 from terminal.ui.async_bridge import AsyncBridge
@@ -138,7 +138,7 @@ class ChargeScreen(QWidget):
             self._open_card_page(request),
             on_error=self._start_failed,
             controls=[self.form.enter_card],
-            busy_text="Card entry in progress on the gateway's page…",
+            busy_text="Payment page open: waiting for the customer's details…",
         )
 
     async def _open_card_page(self, request: ChargeInput) -> None:
@@ -183,7 +183,10 @@ class ChargeScreen(QWidget):
         self._finish(outcome)
 
     async def _show_page(self, hosted: HostedPayment, slot: PageSlot, *, live: bool) -> dict[str, str]:
-        view = PaymentWebView(hosted.challenge, allow_loopback_http=not live)
+        # Plain http to loopback only in the sandbox; the terminal's own listener (card page, return) always.
+        view = PaymentWebView(
+            hosted.challenge, allow_loopback_http=not live, local_origin=self.listener.origin
+        )
         view.cancelled.connect(self.cancel_card_entry)
         view.load_failed.connect(self._page_failed)
         if hosted.challenge.html is not None:
@@ -231,7 +234,10 @@ class ChargeScreen(QWidget):
             self.completed.emit(outcome)
 
         self.bridge.run(
-            self.payments.follow(hosted), on_done=followed, busy_text="Following the payment link…"
+            self.payments.follow(hosted),
+            on_done=followed,
+            busy_text="Following the payment link…",
+            background=True,
         )
 
     def _show_view(self, view: PaymentWebView, entry_url: str | None) -> None:
@@ -258,9 +264,10 @@ class ChargeScreen(QWidget):
     def _start_failed(self, exc: BaseException) -> None:
         self._close_view()
         self.stack.setCurrentWidget(self.form)
-        if isinstance(exc, PaymentInputError):
-            self.form.show_error(exc.field, exc.message)
-            self.form.focus_field(exc.field)
+        field = getattr(exc, "field", "")
+        if isinstance(exc, (PaymentInputError, ValidationError)) and field in self.form.field_names:
+            self.form.show_error(field, exc.message)
+            self.form.focus_field(field)
         elif isinstance(exc, (GatewayError, ProfileError)):
             self.form.message.setText(getattr(exc, "message", str(exc)))
         else:

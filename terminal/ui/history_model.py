@@ -34,7 +34,8 @@ def _cell(row: TransactionRow, column: int) -> str:
     if column == 5:
         return row.state.label
     if column == 6:
-        return f"{row.card_brand} •••• {row.card_last4}".strip() if row.card_last4 else ""
+        # A bank transfer has a method but no card digits.
+        return f"{row.card_brand} •••• {row.card_last4}".strip() if row.card_last4 else row.card_brand
     return row.customer_name
 
 

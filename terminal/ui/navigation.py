@@ -1,17 +1,42 @@
-"""Where a payment page may go: a pure function of the URL and the challenge (no Qt, easy to test)."""
+"""Where the payment web view may go (WEB-2, WEB-7): a pure function of a plain value and the challenge.
+
+No Qt here, so every tricky URL is tested without a browser. Origins are compared in one written form,
+``scheme://host:port`` with the host lower-case, IDNA (punycode) encoded, without a trailing dot and
+IPv6 in brackets, and the port always written (``https://pay.test`` is ``https://pay.test:443``).
+
+The decision, in order:
+
+* ``COMPLETE`` when the URL is the challenge's return URL or below it: same scheme, host and port, and
+  the path equal to the prefix's path or continuing it after a ``/`` (``/return/ab`` matches
+  ``/return/ab/x`` and ``/return/ab?x=1`` but never ``/return/abc``). The return must itself be https,
+  or http to a loopback host when plain http to loopback is allowed (sandbox).
+* ``ALLOW`` for ``about:blank`` and for URLs on an allowed origin over https, or over plain http to a
+  loopback host (127.0.0.0/8, ::1, localhost) when ``allow_loopback_http`` is set (sandbox).
+  ``local_origin`` names the terminal's own loopback listener: plain http to exactly that origin is
+  accepted even without ``allow_loopback_http`` (a live gateway page returning to the terminal), but it
+  must still be an allowed origin or the return prefix.
+* ``BLOCK`` for everything else: other hosts and ports, any userinfo (``https://a.test@evil.test/``),
+  ``data:``, ``blob:``, ``javascript:``, ``file:``, ``about:srcdoc``, websockets and custom schemes,
+  and anything that does not parse cleanly.
+"""
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Final, NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+__all__ = ["Decision", "NavigationRequest", "decide", "is_loopback_host", "origin_of"]
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# Characters a browser-canonical URL never holds; their presence means a parser disagreement is possible.
+_FORBIDDEN_CHARS: Final = frozenset("\\ \t\r\n\x00<>\"'`{}|^")
 
 
-class Decision(StrEnum):
-    """What the web view does with a navigation or a sub-resource request."""
+class Decision(enum.Enum):
+    """What the web view does with one request."""
 
     ALLOW = "allow"
     COMPLETE = "complete"
@@ -20,86 +45,145 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class NavigationRequest:
-    """A plain description of one request the page wants to make."""
+    """One navigation or sub-resource request as the web view saw it.
+
+    `kind` is free text for audit and tests: a navigation type ("link", "form", "redirect", "typed", …)
+    or "resource:<type>" for a sub-resource seen by the request interceptor.
+    """
 
     url: str
     main_frame: bool = True
-    kind: str = "link"
+    kind: str = "other"
+
+
+class _Origin(NamedTuple):
+    scheme: str
+    host: str  # normalised, IPv6 without brackets
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+def _normalise_host(host: str) -> str | None:
+    host = host.strip("[]").lower()
+    if host.endswith("."):
+        host = host[:-1]
+    if not host or host.endswith(".") or any(c in _FORBIDDEN_CHARS for c in host):
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if any(not (c.isalnum() or c in "-._") for c in host):
+        return None
+    return host
 
 
 def _split(url: str) -> SplitResult | None:
+    if not url or any(c in _FORBIDDEN_CHARS for c in url) or not url.isprintable():
+        return None
     try:
-        parts = urlsplit(url.strip())
-        _ = parts.port  # raises ValueError on a malformed port
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a malformed or out-of-range port
     except ValueError:
         return None
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    if parts.username is not None or parts.password is not None:
-        return None  # userinfo is how 'http://trusted@evil/' hides the real host
     return parts
 
 
-def origin_of(url: str) -> str | None:
-    """'scheme://host:port' with the port always written, or None for anything but plain http(s)."""
-    parts = _split(url)
-    if parts is None or parts.hostname is None:
-        return None
+def _origin(parts: SplitResult) -> _Origin | None:
     scheme = parts.scheme.lower()
-    host = parts.hostname.lower().rstrip(".")
-    port = parts.port or _DEFAULT_PORTS[scheme]
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}:{port}"
+    if scheme not in _DEFAULT_PORTS or "@" in parts.netloc or parts.hostname is None:
+        return None
+    host = _normalise_host(parts.hostname)
+    if host is None:
+        return None
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS[scheme]
+    if not 0 < port < 65536:
+        return None
+    return _Origin(scheme, host, port)
 
 
-def normalise_origins(origins: frozenset[str] | set[str]) -> frozenset[str]:
-    """The same origins written the way origin_of writes them."""
-    return frozenset(o for o in (origin_of(x) for x in origins) if o)
+def _parse_origin(url: str) -> _Origin | None:
+    parts = _split(url)
+    return None if parts is None else _origin(parts)
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host:port`` of an http(s) URL in the one written form; None for anything else."""
+    origin = _parse_origin(url)
+    return None if origin is None else str(origin)
 
 
 def is_loopback_host(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost."""
-    bare = host.strip("[]").lower().rstrip(".")
-    if bare == "localhost":
+    """127.0.0.0/8, ::1 (bracketed or not) and the name localhost; nothing that merely contains them."""
+    normalised = _normalise_host(host)
+    if normalised is None:
+        return False
+    if normalised == "localhost":
         return True
     try:
-        return ipaddress.ip_address(bare).is_loopback
+        return ipaddress.ip_address(normalised).is_loopback
     except ValueError:
         return False
 
 
-def _path_within(path: str, prefix: str) -> bool:
-    if not prefix or prefix == "/":
+def _transport_allowed(origin: _Origin, allow_loopback_http: bool, local: _Origin | None) -> bool:
+    if origin.scheme == "https":
         return True
-    prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
+    return is_loopback_host(origin.host) and (allow_loopback_http or origin == local)
+
+
+def _is_below(path: str, query: str, prefix: SplitResult) -> bool:
+    """True when (path, query) is the prefix's path and query or continues it at a boundary."""
+    prefix_path = prefix.path or "/"
+    path = path or "/"
+    if any(segment.lower().replace("%2e", ".") in (".", "..") for segment in path.split("/")):
+        return False  # a canonical browser URL has none; refuse rather than guess how it resolves
+    if prefix.query:
+        return path == prefix_path and (query == prefix.query or query.startswith(prefix.query + "&"))
+    if path == prefix_path:
+        return True
+    boundary = prefix_path if prefix_path.endswith("/") else prefix_path + "/"
+    return path.startswith(boundary)
 
 
 def decide(
     request: NavigationRequest,
-    return_prefix: str,
+    challenge_prefix: str,
     allowed_origins: frozenset[str],
     *,
     allow_loopback_http: bool,
+    local_origin: str | None = None,
 ) -> Decision:
-    """COMPLETE at the return URL, ALLOW inside the allowed origins, BLOCK everything else.
-
-    Plain http is allowed only to loopback hosts and only when `allow_loopback_http` (sandbox).
-    """
-    if request.url.strip().lower() == "about:blank":
+    """Allow, complete or block one request; see the module docstring for the rules."""
+    url = request.url
+    if url.lower() == "about:blank":
         return Decision.ALLOW
-    parts = _split(request.url)
-    origin = origin_of(request.url)
+    parts = _split(url)
+    origin = None if parts is None else _origin(parts)
     if parts is None or origin is None:
         return Decision.BLOCK
-    if parts.scheme.lower() == "http" and not (
-        allow_loopback_http and is_loopback_host(parts.hostname or "")
+
+    local = None if local_origin is None else _parse_origin(local_origin)
+    prefix_parts = _split(challenge_prefix)
+    prefix_origin = None if prefix_parts is None else _origin(prefix_parts)
+    if (
+        prefix_parts is not None
+        and prefix_origin is not None
+        and origin == prefix_origin
+        and _transport_allowed(origin, allow_loopback_http, local)
+        and _is_below(parts.path, parts.query, prefix_parts)
     ):
-        return Decision.BLOCK
-    back = _split(return_prefix)
-    if back is not None and origin == origin_of(return_prefix) and _path_within(parts.path, back.path):
         return Decision.COMPLETE
-    if origin in normalise_origins(allowed_origins):
+
+    allowed = {o for o in (_parse_origin(a) for a in allowed_origins) if o is not None}
+    if origin in allowed and _transport_allowed(origin, allow_loopback_http, local):
         return Decision.ALLOW
     return Decision.BLOCK

@@ -13,8 +13,11 @@ from typing import Any
 from PySide6.QtWebEngineCore import QWebEnginePage
 
 
-async def run_js(page: QWebEnginePage, script: str) -> Any:
-    """Evaluate `script` in the page's main frame and return its value."""
+async def run_js(page: QWebEnginePage, script: str, *, timeout: float = 5.0) -> Any:
+    """Evaluate `script` in the page's main frame and return its value.
+
+    A page that navigates meanwhile never calls back: TimeoutError after `timeout` seconds.
+    """
     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
     def done(value: Any) -> None:
@@ -22,7 +25,7 @@ async def run_js(page: QWebEnginePage, script: str) -> Any:
             future.set_result(value)
 
     page.runJavaScript(script, 0, done)
-    return await future
+    return await asyncio.wait_for(future, timeout)
 
 
 async def wait_for_js(page: QWebEnginePage, condition: str, *, timeout: float = 15.0) -> Any:
@@ -30,7 +33,12 @@ async def wait_for_js(page: QWebEnginePage, condition: str, *, timeout: float = 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        value = await run_js(page, f"(function(){{try{{return {condition};}}catch(e){{return null;}}}})()")
+        try:
+            value = await run_js(
+                page, f"(function(){{try{{return {condition};}}catch(e){{return null;}}}})()", timeout=2.0
+            )
+        except TimeoutError:
+            value = None  # the page was navigating; ask again
         if value:
             return value
         if loop.time() > deadline:

@@ -76,6 +76,7 @@ class Shell:
             on_done=done,
             on_error=self._reconcile_failed,
             busy_text="Checking payments whose outcome is not known yet…",
+            background=True,
         )
 
     def _reconcile_failed(self, exc: BaseException) -> None:
@@ -157,7 +158,7 @@ async def self_test_charge(shell: Shell, *, timeout: float = 60.0) -> int:
 
 
 async def _drive_charge(shell: Shell) -> None:
-    profile = shell.services.profiles.all()[0]
+    profile = next(p for p in shell.services.profiles.all() if p.gateway in _CARD_PAGE_FIELDS)
     print(f"self-test: main window built; charging on {profile.label}")
     form = shell.charge.form
     form.amount.setText("12.50")

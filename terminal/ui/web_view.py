@@ -1,82 +1,259 @@
-"""The payment web view: one off-the-record profile per page, allowed origins only, no pop-ups, no bridge."""
+"""The payment web view (WEB-1..WEB-4, WEB-6, WEB-7): one gateway page in a locked-down QtWebEngine.
+
+* WEB-1: a fresh off-the-record ``QWebEngineProfile`` (no storage name) per view, deleted with it.
+* WEB-2: every navigation goes through ``navigation.decide`` (``acceptNavigationRequest``) and every
+  request, sub-resources and redirects included, through a ``QWebEngineUrlRequestInterceptor`` on the
+  profile: anything off the challenge's allowed origins is refused, counted in ``blocked_urls`` (origins
+  only, never paths or queries) and announced with ``blocked``.
+* WEB-3: ``createWindow`` returns None, ``JavascriptCanOpenWindows`` is off, no ``QWebChannel``.
+* WEB-4: clipboard, paste, plugins, local-content access, insecure content and drop-navigation off;
+  unknown URL schemes refused; permission requests, downloads, file-system access, full screen and
+  client certificates refused; no context menu (so no "Inspect").
+* WEB-6: certificate errors are rejected, never accepted: ``load_failed`` says so.
+* WEB-7: reaching the return URL emits ``returned`` once; that navigation is let through so the
+  terminal's loopback listener receives the browser's POST (its fields are verified by the gateway).
+
+QtWebEngine insists a page is deleted before its profile; ``close_page()`` does that in order, and the
+QObject children are arranged so that deleting the widget without it keeps the same order.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import weakref
 from collections.abc import Callable
+from typing import Any, Final
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QChildEvent, QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWebEngineCore import (
     QWebEngineCertificateError,
+    QWebEngineClientCertificateSelection,
     QWebEngineDownloadRequest,
+    QWebEngineLoadingInfo,
     QWebEnginePage,
+    QWebEnginePermission,
     QWebEngineProfile,
     QWebEngineSettings,
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.gateways.base import Challenge
 from terminal.ui.navigation import Decision, NavigationRequest, decide, origin_of
 
+__all__ = ["PaymentWebView"]
+
 log = logging.getLogger(__name__)
 
-_OFF = (
-    QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows,
-    QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard,
-    QWebEngineSettings.WebAttribute.JavascriptCanPaste,
-    QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
-    QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls,
-    QWebEngineSettings.WebAttribute.PluginsEnabled,
-    QWebEngineSettings.WebAttribute.AllowRunningInsecureContent,
-    QWebEngineSettings.WebAttribute.NavigateOnDropEnabled,
-    QWebEngineSettings.WebAttribute.ScreenCaptureEnabled,
-    QWebEngineSettings.WebAttribute.AllowWindowActivationFromJavaScript,
+_Attr = QWebEngineSettings.WebAttribute
+_OFF: Final = (
+    _Attr.JavascriptCanOpenWindows,
+    _Attr.JavascriptCanAccessClipboard,
+    _Attr.JavascriptCanPaste,
+    _Attr.LocalContentCanAccessRemoteUrls,
+    _Attr.LocalContentCanAccessFileUrls,
+    _Attr.PluginsEnabled,
+    _Attr.AllowRunningInsecureContent,
+    _Attr.AllowGeolocationOnInsecureOrigins,
+    _Attr.NavigateOnDropEnabled,
+    _Attr.ScreenCaptureEnabled,
+    _Attr.AllowWindowActivationFromJavaScript,
+    _Attr.FullScreenSupportEnabled,
+    _Attr.PdfViewerEnabled,
+    _Attr.AutoLoadIconsForPage,
+    _Attr.TouchIconsEnabled,
+    _Attr.HyperlinkAuditingEnabled,
+    _Attr.DnsPrefetchEnabled,
 )
+_ON: Final = (_Attr.WebRTCPublicInterfacesOnly, _Attr.PlaybackRequiresUserGesture)
+_NAVIGATION_RESOURCES: Final = frozenset(
+    {
+        QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame,
+        QWebEngineUrlRequestInfo.ResourceType.ResourceTypeSubFrame,
+    }
+)
+_ERR_ABORTED: Final = -3  # Chromium net error: the load was stopped (by us, or by a newer navigation)
+_ERR_BLOCKED_BY_CLIENT: Final = -20  # refused by the request interceptor; already reported as blocked
+_MAX_REMEMBERED_BLOCKS: Final = 200
+
+
+def _encoded(url: QUrl) -> str:
+    """The URL as the network sees it: punycode host, percent-encoded path and query."""
+    return bytes(url.toEncoded().data()).decode("ascii", "replace")
+
+
+def _shown(url: str) -> str:
+    """What may be shown or logged of a URL: its origin, or its scheme alone; never path or query."""
+    origin = origin_of(url)
+    if origin is not None:
+        return origin
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    return f"{scheme}:" if scheme.isalnum() else "(unparsable URL)"
+
+
+class _Guard:
+    """The challenge's policy plus what it has refused; shared by the page and the interceptor."""
+
+    def __init__(
+        self, view: PaymentWebView, challenge: Challenge, allow_loopback_http: bool, local_origin: str | None
+    ) -> None:
+        self._view = weakref.ref(view)
+        self.challenge = challenge
+        self.allow_loopback_http = allow_loopback_http
+        self.local_origin = local_origin
+        self.closed = False
+        self.returned = False
+        # setHtml() loads the challenge's HTML as a data: URL (shown as its base URL): that one load,
+        # started by us, passes the navigation hook and then the interceptor, once each.
+        self.set_html_navigation = False
+        self.set_html_request = False
+
+    def decide(self, url: str, main_frame: bool, kind: str) -> Decision:
+        if self.closed:
+            return Decision.BLOCK
+        return decide(
+            NavigationRequest(url=url, main_frame=main_frame, kind=kind),
+            self.challenge.return_url_prefix,
+            self.challenge.allowed_origins,
+            allow_loopback_http=self.allow_loopback_http,
+            local_origin=self.local_origin,
+        )
+
+    def report_block(self, url: str, kind: str) -> None:
+        view = self._view()
+        if view is not None and not self.closed:
+            view._note_block(_shown(url), kind)
+
+    def report_refusal(self, what: str) -> None:
+        view = self._view()
+        if view is not None and not self.closed:
+            view._note_refusal(what)
+
+    def report_return(self, url: str) -> None:
+        view = self._view()
+        if view is not None and not self.closed and not self.returned:
+            self.returned = True
+            view._later(view.returned.emit, url)
 
 
 class _Interceptor(QWebEngineUrlRequestInterceptor):
-    """Blocks every request (scripts, frames, XHR, images) to an origin the challenge does not allow."""
+    """Refuses every request (scripts, styles, frames, XHR/fetch, images, beacons, redirects) off-policy."""
 
-    def __init__(self, decide_url: Callable[[str, bool], Decision], on_block: Callable[[str], None]) -> None:
+    def __init__(self, guard: _Guard) -> None:
         super().__init__()
-        self._decide = decide_url
-        self._on_block = on_block
+        self._guard = guard
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
-        url = info.requestUrl().toString()
-        main = info.resourceType() == QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame
-        if self._decide(url, main) is Decision.BLOCK:
+        try:
+            allowed = self._allowed(info)
+        except Exception:  # an exception here would let the request through: fail closed instead
+            log.exception("Payment page: request check failed; refusing the request")
+            allowed = False
+        if not allowed:
             info.block(True)
-            self._on_block(url)
+
+    def _allowed(self, info: QWebEngineUrlRequestInfo) -> bool:
+        url = _encoded(info.requestUrl())
+        resource = info.resourceType()
+        navigation = resource in _NAVIGATION_RESOURCES
+        main_frame = resource == QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame
+        if main_frame and self._guard.set_html_request and url.startswith("data:"):
+            self._guard.set_html_request = False
+            return True
+        kind = f"resource:{resource.name.removeprefix('ResourceType')}"
+        decision = self._guard.decide(url, main_frame, kind)
+        if decision is Decision.ALLOW or (decision is Decision.COMPLETE and navigation):
+            return True
+        self._guard.report_block(url, kind)
+        return False
+
+
+class _EscapeFilter(QObject):
+    """Esc typed into the page cancels: watches the view and the render widgets it gets over time."""
+
+    def __init__(self, view: QWebEngineView, on_escape: Callable[[], None]) -> None:
+        super().__init__(view)
+        self._on_escape = on_escape
+        self._watch(view)
+
+    def _watch(self, widget: QObject) -> None:
+        widget.installEventFilter(self)
+        for child in widget.children():
+            if isinstance(child, QWidget):
+                self._watch(child)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ChildAdded and isinstance(event, QChildEvent):
+            child = event.child()
+            if isinstance(child, QWidget):
+                self._watch(child)
+        elif (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self._on_escape()
+            return True
+        return False
 
 
 class _GuardedPage(QWebEnginePage):
-    """A page that asks the navigation policy before going anywhere and never opens windows."""
+    """A page that asks the policy before going anywhere, never opens windows and logs no console."""
 
-    def __init__(self, profile: QWebEngineProfile, owner: PaymentWebView) -> None:
+    def __init__(self, profile: QWebEngineProfile, guard: _Guard) -> None:
         super().__init__(profile, None)
-        self._owner = owner
+        self._guard = guard
 
     def acceptNavigationRequest(
         self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
     ) -> bool:
-        text = url.toString() if isinstance(url, QUrl) else str(url)
-        return self._owner.navigation_allowed(text, is_main_frame)
+        try:
+            return self._accept(url, navigation_type, is_main_frame)
+        except Exception:  # fail closed, whatever went wrong
+            log.exception("Payment page: navigation check failed; refusing the navigation")
+            return False
 
-    def createWindow(self, _type: QWebEnginePage.WebWindowType) -> QWebEnginePage | None:  # type: ignore[override]
-        self._owner.blocked.emit("a pop-up window")
-        return None
+    def _accept(
+        self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
+    ) -> bool:
+        text = _encoded(url) if isinstance(url, QUrl) else str(url)
+        kind = navigation_type.name.removeprefix("NavigationType").lower()
+        if self._guard.set_html_navigation and is_main_frame and text.startswith("data:"):
+            self._guard.set_html_navigation = False
+            self._guard.set_html_request = True
+            return not self._guard.closed
+        decision = self._guard.decide(text, is_main_frame, kind)
+        if decision is Decision.BLOCK:
+            self._guard.report_block(text, kind)
+            return False
+        if decision is Decision.COMPLETE:
+            self._guard.report_return(text)
+        return True
+
+    def createWindow(self, _type: QWebEnginePage.WebWindowType) -> None:  # type: ignore[override]
+        self._guard.report_refusal("a new window")
 
     def javaScriptConsoleMessage(self, *_args: object) -> None:
-        # Page consoles may echo what was typed; they are never logged.
+        """Page consoles may echo what was typed: never logged."""
         return
 
 
 class PaymentWebView(QWidget):
-    """Shows one Challenge (card page, 3-D Secure, hosted page) with a header and a Cancel button (Esc)."""
+    """One Challenge (card page, 3-D Secure, hosted page) under a header: title, origin, Cancel (Esc).
+
+    Signals: `returned(url)` once when the return URL is reached; `blocked(what)` for each refused
+    request (its origin, ``"data:"``-style scheme, ``"a download"`` or ``"a new window"``);
+    `load_failed(reason)` when the page cannot be shown (a refused certificate included);
+    `cancelled()` on Cancel or Esc. Call `close_page()` before deleting the widget.
+
+    `allow_loopback_http` admits plain http to loopback hosts (sandbox simulators); `local_origin`
+    (the terminal's ReturnListener.origin) admits plain http to that one loopback origin only, so a
+    live profile can still show the listener-served card page and reach the return URL.
+    """
 
     returned = Signal(str)
     blocked = Signal(str)
@@ -84,129 +261,240 @@ class PaymentWebView(QWidget):
     cancelled = Signal()
 
     def __init__(
-        self, challenge: Challenge, *, allow_loopback_http: bool, parent: QWidget | None = None
+        self,
+        challenge: Challenge,
+        *,
+        allow_loopback_http: bool,
+        local_origin: str | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.challenge = challenge
         self.allow_loopback_http = allow_loopback_http
-        self.blocked_urls: list[str] = []
-        self._profile: QWebEngineProfile | None = QWebEngineProfile()  # no storage name: off the record
-        self._profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
-        self._profile.setPersistentCookiesPolicy(
-            QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies
-        )
-        self._interceptor = _Interceptor(self._decide_url, self._note_block)
-        self._profile.setUrlRequestInterceptor(self._interceptor)
-        self._profile.downloadRequested.connect(self._refuse_download)
-        self._page: QWebEnginePage | None = _GuardedPage(self._profile, self)
-        for attribute in _OFF:
-            self._page.settings().setAttribute(attribute, False)
-        self._page.settings().setUnknownUrlSchemePolicy(
-            QWebEngineSettings.UnknownUrlSchemePolicy.DisallowUnknownUrlSchemes
-        )  # WEB-4: never hand a page's link to an external application
-        self._page.certificateError.connect(self._certificate_error)
-        self._page.permissionRequested.connect(lambda permission: permission.deny())
-        self._page.loadFinished.connect(self._load_finished)
-        self._page.urlChanged.connect(self._show_origin)
-        self.view = QWebEngineView()
-        self.view.setPage(self._page)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
-        self._build_header()
+        self.local_origin = local_origin
+        self.blocked_urls: list[str] = []  # origins (or schemes) refused, in order; at most a few hundred
+        self.blocked_count = 0
+        self._guard = _Guard(self, challenge, allow_loopback_http, local_origin)
+        self._failed_reported = False
 
+        self._build_header()
+        self.view = QWebEngineView(self)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.view.setAcceptDrops(False)
+        self._escape_filter = _EscapeFilter(self.view, self.cancelled.emit)
+
+        # Created parentless, then adopted in this order, so that QObject deletes them view → page →
+        # profile → interceptor even if close_page() was never called.
+        self._interceptor: _Interceptor | None = _Interceptor(self._guard)
+        self._profile: QWebEngineProfile | None = QWebEngineProfile()  # no storage name: off the record
+        self._configure_profile(self._profile, self._interceptor)
+        self._page: _GuardedPage | None = _GuardedPage(self._profile, self._guard)
+        self._configure_page(self._page)
+        self.view.setPage(self._page)
+        for child in (self._page, self._profile, self._interceptor):
+            child.setParent(self)
+
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self._layout.addWidget(self._header)
+        self._layout.addWidget(self.view, 1)
+        self.setFocusProxy(self.view)
+        self._show_origin(QUrl(challenge.url or challenge.base_url or ""))
+
+    # -- construction -----------------------------------------------------------------------
     def _build_header(self) -> None:
-        title = QLabel(self.challenge.title or "Secure payment page")
-        title.setObjectName("screenTitle")
+        self._header = QWidget(self)
+        self._header.setObjectName("webViewHeader")
+        self.title_label = QLabel(self.challenge.title or "Secure payment page")
+        self.title_label.setObjectName("screenTitle")
         self.origin_label = QLabel()
         self.origin_label.setObjectName("hint")
-        self._show_origin(QUrl(self.challenge.url or self.challenge.base_url or ""))
+        self.origin_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        # Long page titles and origins must never widen the window past the screen (1280 px is the target).
+        for label in (self.title_label, self.origin_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(80)
         self.cancel_button = QPushButton("Cancel (Esc)")
+        self.cancel_button.setToolTip("Close the card page; nothing is charged")
         self.cancel_button.clicked.connect(self.cancelled)
-        top = QHBoxLayout()
-        top.addWidget(title)
-        top.addStretch(1)
-        top.addWidget(self.origin_label)
-        top.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.view, 1)
-        self.setFocusProxy(self.view)
+        row = QHBoxLayout(self._header)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.title_label)
+        row.addStretch(1)
+        row.addWidget(self.origin_label)
+        row.addWidget(self.cancel_button)
 
-    def _show_origin(self, url: QUrl) -> None:
-        note = "Sandbox simulator" if self.allow_loopback_http else "Secure connection"
-        self.origin_label.setText(f"{note} · {origin_of(url.toString()) or ''}")
+    def _configure_profile(self, profile: QWebEngineProfile, interceptor: _Interceptor) -> None:
+        profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
+        profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
+        profile.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
+        profile.setSpellCheckEnabled(False)
+        profile.setPushServiceEnabled(False)
+        profile.setUrlRequestInterceptor(interceptor)
+        profile.downloadRequested.connect(self._refuse_download)
+        _harden(profile.settings())
 
-    # -- policy -------------------------------------------------------------------------------
-    def _decide_url(self, url: str, main_frame: bool) -> Decision:
-        request = NavigationRequest(url=url, main_frame=main_frame, kind="load")
-        return decide(
-            request,
-            self.challenge.return_url_prefix,
-            self.challenge.allowed_origins,
-            allow_loopback_http=self.allow_loopback_http,
-        )
+    def _configure_page(self, page: _GuardedPage) -> None:
+        _harden(page.settings())
+        page.certificateError.connect(self._certificate_error)
+        page.permissionRequested.connect(self._refuse_permission)
+        page.fileSystemAccessRequested.connect(lambda request: request.reject())
+        page.fullScreenRequested.connect(lambda request: request.reject())
+        page.registerProtocolHandlerRequested.connect(lambda request: request.reject())
+        page.selectClientCertificate.connect(self._refuse_client_certificate)
+        page.loadingChanged.connect(self._loading_changed)
+        page.urlChanged.connect(self._show_origin)
+        page.titleChanged.connect(self._show_title)
 
-    def navigation_allowed(self, url: str, main_frame: bool) -> bool:
-        """The page's navigation hook: block, allow, or allow and report that the return URL was reached."""
-        decision = self._decide_url(url, main_frame)
-        if decision is Decision.BLOCK:
-            self._note_block(url)
-            return False
-        if decision is Decision.COMPLETE:
-            self.returned.emit(url)
-        return True
+    # -- policy callbacks -------------------------------------------------------------------
+    def _later(self, emit: Callable[..., Any], *args: Any) -> None:
+        """Emit after the current Chromium callback returns, so a slot may close the page safely."""
+        QTimer.singleShot(0, self, lambda: emit(*args))
 
-    def _note_block(self, url: str) -> None:
-        shown = origin_of(url) or url.split(":", 1)[0] + ":"
-        self.blocked_urls.append(shown)
-        log.warning("Payment page tried to reach a host it is not allowed to: %s", shown)
-        self.blocked.emit(shown)
+    def _note_block(self, shown: str, kind: str) -> None:
+        self.blocked_count += 1
+        if len(self.blocked_urls) < _MAX_REMEMBERED_BLOCKS:
+            self.blocked_urls.append(shown)
+        log.warning("Payment page: refused %s to %s", kind, shown)
+        self._later(self.blocked.emit, shown)
+
+    def _note_refusal(self, what: str) -> None:
+        self.blocked_count += 1
+        log.warning("Payment page: refused %s", what)
+        self._later(self.blocked.emit, what)
 
     def _certificate_error(self, error: QWebEngineCertificateError) -> None:
-        error.rejectCertificate()
-        message = f"The page's certificate was refused ({error.description()})."
-        log.warning("%s", message)
-        self.load_failed.emit(message)
+        error.rejectCertificate()  # WEB-6: never accepted, whatever the error
+        origin = _shown(_encoded(error.url()))
+        reason = f"The page's certificate was refused ({error.description()})."
+        log.warning("Payment page: certificate refused for %s (%s)", origin, error.type().name)
+        self._fail(reason)
+
+    def _refuse_permission(self, permission: QWebEnginePermission) -> None:
+        log.info("Payment page: refused permission %s", permission.permissionType().name)
+        permission.deny()
+
+    def _refuse_client_certificate(self, selection: QWebEngineClientCertificateSelection) -> None:
+        selection.selectNone()
 
     def _refuse_download(self, download: QWebEngineDownloadRequest) -> None:
         download.cancel()
-        self.blocked.emit("a download")
+        self._guard.report_refusal("a download")
 
-    def _load_finished(self, ok: bool) -> None:
-        if not ok and self._page is not None and not self._page.url().isEmpty():
-            log.info("Payment page did not finish loading")
+    def _loading_changed(self, info: QWebEngineLoadingInfo) -> None:
+        if info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus or self._guard.returned:
+            return
+        if info.errorCode() in (_ERR_ABORTED, _ERR_BLOCKED_BY_CLIENT):
+            return
+        reason = info.errorString() or "the page could not be loaded"
+        log.warning(
+            "Payment page did not load: %s (%s %d)", reason, info.errorDomain().name, info.errorCode()
+        )
+        self._fail(f"The page could not be loaded: {reason}.")
 
-    # -- life cycle ---------------------------------------------------------------------------
+    def _fail(self, reason: str) -> None:
+        if not self._failed_reported:
+            self._failed_reported = True
+            self._later(self.load_failed.emit, reason)
+
+    def _show_origin(self, url: QUrl) -> None:
+        origin = origin_of(_encoded(url)) if not url.isEmpty() else None
+        if origin is None:
+            self.origin_label.setText("")
+        elif origin.startswith("https://"):
+            self.origin_label.setText(f"🔒 {origin.removesuffix(':443')}")
+        elif origin == (self.local_origin and origin_of(self.local_origin)):
+            self.origin_label.setText(f"This terminal · {origin}")
+        else:
+            self.origin_label.setText(f"SANDBOX · {origin} (loopback, not encrypted)")
+
+    def _show_title(self, title: str) -> None:
+        if title:
+            self.title_label.setText(title)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc anywhere in the view (keys the page leaves unhandled come here) cancels."""
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            self.cancelled.emit()
+            return
+        super().keyPressEvent(event)
+
+    # -- public -----------------------------------------------------------------------------
     def load(self) -> None:
-        """Start showing the challenge."""
-        assert self._page is not None
+        """Start showing the challenge: its URL, or its HTML as if served from its base URL."""
+        page = self.web_page()
+        self._failed_reported = False
         if self.challenge.url:
-            self._page.load(QUrl(self.challenge.url))
+            page.load(QUrl(self.challenge.url))
         elif self.challenge.html is not None:
-            self._page.setHtml(self.challenge.html, QUrl(self.challenge.base_url or ""))
+            self._guard.set_html_navigation = True
+            page.setHtml(self.challenge.html, QUrl(self.challenge.base_url or ""))
+        else:
+            self._fail("The gateway gave no page to show.")
 
     def load_url(self, url: str) -> None:
-        """Show `url` (a page the terminal serves for this challenge)."""
-        assert self._page is not None
-        self._page.load(QUrl(url))
+        """Show `url` instead of the challenge's own (the terminal's listener serving the challenge HTML)."""
+        self._failed_reported = False
+        self.web_page().load(QUrl(url))
 
     def web_page(self) -> QWebEnginePage:
-        """The page (for the self-test and the UI tests)."""
-        assert self._page is not None
+        """The page (for the page driver and tests); RuntimeError once closed."""
+        if self._page is None:
+            raise RuntimeError("the payment page is closed")
         return self._page
 
     def profile(self) -> QWebEngineProfile:
-        """The off-the-record profile of this page."""
-        assert self._profile is not None
+        """This view's own off-the-record profile; RuntimeError once closed."""
+        if self._profile is None:
+            raise RuntimeError("the payment page is closed")
         return self._profile
 
+    def run_js(self, script: str, callback: Callable[[Any], None]) -> None:
+        """Evaluate `script` in the main frame and pass its value to `callback` (tests, page driver)."""
+        self.web_page().runJavaScript(script, 0, callback)
+
+    def page_text(self, callback: Callable[[str], None]) -> None:
+        """The page's visible text, to `callback`."""
+        self.run_js("document.body ? document.body.innerText : ''", lambda value: callback(str(value or "")))
+
+    @property
+    def closed(self) -> bool:
+        """close_page() has run."""
+        return self._page is None
+
     def close_page(self) -> None:
-        """Delete the page before its profile (QtWebEngine warns and leaks otherwise)."""
-        page, profile = self._page, self._profile
-        self._page = self._profile = None
-        if page is not None:
-            page.loadFinished.disconnect()
-            page.urlChanged.disconnect()
-            page.deleteLater()
-        if profile is not None:
-            profile.deleteLater()
+        """Stop the page and delete it before its profile (QtWebEngine's order). Safe to call twice."""
+        page, profile, interceptor = self._page, self._profile, self._interceptor
+        if page is None or profile is None:
+            return
+        self._guard.closed = True
+        self._page = self._profile = self._interceptor = None
+        page.triggerAction(QWebEnginePage.WebAction.Stop)
+        for signal in (page.loadingChanged, page.urlChanged, page.titleChanged, profile.downloadRequested):
+            _disconnect(signal)
+        self.view.hide()
+        # Deferred deletes run in the order posted: the view lets go of the page, then page, profile,
+        # interceptor. Deleting at once could pull the page away under a Chromium callback in progress.
+        self.view.deleteLater()
+        page.deleteLater()
+        profile.deleteLater()
+        if interceptor is not None:
+            interceptor.deleteLater()
+        closed = QLabel("The card page is closed.")
+        closed.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._layout.addWidget(closed, 1)
+
+
+def _harden(settings: QWebEngineSettings) -> None:
+    for attribute in _OFF:
+        settings.setAttribute(attribute, False)
+    for attribute in _ON:
+        settings.setAttribute(attribute, True)
+    settings.setUnknownUrlSchemePolicy(QWebEngineSettings.UnknownUrlSchemePolicy.DisallowUnknownUrlSchemes)
+
+
+def _disconnect(signal: Any) -> None:
+    with contextlib.suppress(RuntimeError, TypeError):  # nothing connected, or already gone
+        signal.disconnect()

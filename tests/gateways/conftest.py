@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+import jwt
 import pytest
 
 from terminal.domain.declines import DeclineCode
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
-from terminal.gateways.base import CardToken, Gateway, HostedEntryRequest
+from terminal.gateways.base import CardToken, Challenge, Gateway, HostedEntryRequest
 from terminal.gateways.registry import build_gateway
 from terminal.sim.runner import serve_app
-from tests.gateways import browser_ogopay
+from tests.gateways import browser_etpay, browser_ogopay
 
 T = TypeVar("T")
 
@@ -62,6 +64,19 @@ class GatewayUnderTest:
     ledger_kinds: Mapping[OperationKind, str]
     amount_minor: int = 125_000
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # "card": sale() moves the money. "bank_transfer": the payer moves it on the gateway's page and sale()
+    # only confirms it there; the "card" is then the payer's answer on that page.
+    payment_method: str = "card"
+    # Bank transfer: the payer's answer on the page ("pay", ...) -> the fields the return URL carries.
+    page_answer: Callable[[Challenge, str], Awaitable[dict[str, str]]] | None = None
+    # Bank transfer: page answers that end in a decline, by the decline they must give.
+    page_declines: Mapping[DeclineCode, str] = field(default_factory=dict)
+    # Bank transfer: return fields claiming payment whose signature does not verify.
+    forged_answer: Callable[[Challenge, HostedEntryRequest], dict[str, str]] | None = None
+    # Bank transfer: the simulator path that opens the page's session, for arming faults.
+    open_path: str = ""
+    # Where the gateway's page returns to (the test browser reads the redirect instead of following it).
+    return_url: str = RETURN_URL
 
     def start_simulator(self) -> tuple[str, Callable[[], None]]:
         """Serve a fresh simulator on an ephemeral loopback port: (base_url, stop)."""
@@ -134,7 +149,66 @@ OGOPAY = GatewayUnderTest(
     },
 )
 
-GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY]
+# -- ETpay -------------------------------------------------------------------------------------------------
+ETPAY_RETURN_URL = "http://127.0.0.1:9/etpay-return"  # never contacted: the test browser reads the 303
+ETPAY_AMOUNT = 125_000  # CLP, whole pesos
+
+
+def etpay_request(reference: str, customer_id: str, minor: int = ETPAY_AMOUNT) -> HostedEntryRequest:
+    """What the service would ask ETpay's page for: one payment of `minor` pesos for this order."""
+    return HostedEntryRequest(
+        merchant_reference=reference,
+        customer_id=customer_id,
+        customer_name="Test Payer",
+        amount=Money(minor, "CLP"),
+        return_url=ETPAY_RETURN_URL,
+    )
+
+
+async def _etpay_token(gateway: Gateway, action: str, reference: str, customer_id: str) -> CardToken:
+    request = etpay_request(reference, customer_id)
+    challenge = await gateway.begin_hosted_entry(request)
+    fields = await browser_etpay.pay(challenge, action)
+    return await gateway.complete_hosted_entry(request, fields, challenge.context)
+
+
+def _etpay_forged(challenge: Challenge, request: HostedEntryRequest) -> dict[str, str]:
+    """A return claiming payment, signed with a key that is not the session's signature_token."""
+    claims = {
+        "session_token": challenge.context["session_token"],
+        "merchant_order_id": request.merchant_reference,
+        "merchant_amount": request.amount.minor,
+        "merchant_currency": "CLP",
+        "payment_token": "forged",
+        "payment_status": True,
+        "iat": int(time.time()),
+    }
+    return {"jwt": jwt.encode(claims, "not-the-signature-token-of-this-session", algorithm="HS256")}
+
+
+ETPAY = GatewayUnderTest(
+    name="etpay",
+    sim_module="terminal.sim.etpay",
+    currency="CLP",
+    settings={"merchant_code": "sandbox_merchant"},
+    secrets={"merchant_api_token": "sandbox-api-token"},
+    wrong_secrets={"merchant_api_token": "not-the-sandbox-token"},
+    obtain_token=_etpay_token,
+    approved_card="pay",
+    decline_cards={},
+    # sale() is the status read that confirms the transfer; the simulator records the payer's answer.
+    paths={OperationKind.SALE: "/merchant/check_payment_status"},
+    ledger_kinds={OperationKind.SALE: "payment"},
+    amount_minor=ETPAY_AMOUNT,
+    payment_method="bank_transfer",
+    page_answer=browser_etpay.pay,
+    page_declines={DeclineCode.DO_NOT_HONOUR: "reject", DeclineCode.CANCELLED_BY_PAYER: "cancel"},
+    forged_answer=_etpay_forged,
+    open_path="/session/initialize",
+    return_url=ETPAY_RETURN_URL,
+)
+
+GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY]
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
@@ -152,7 +226,11 @@ class SimHarness:
 
     def arm(self, kind: OperationKind, fault: str, *, delay_ms: int | None = None) -> None:
         """Arm a simulator fault for the next request of this operation."""
-        spec: dict[str, Any] = {"method": "POST", "path": self.gut.paths[kind], "fault": fault, "times": 1}
+        self.arm_path(self.gut.paths[kind], fault, delay_ms=delay_ms)
+
+    def arm_path(self, path: str, fault: str, *, delay_ms: int | None = None) -> None:
+        """Arm a simulator fault for the next POST to this path."""
+        spec: dict[str, Any] = {"method": "POST", "path": path, "fault": fault, "times": 1}
         if delay_ms is not None:
             spec["delay_ms"] = delay_ms
         self.control.post("/_sim/faults", json=spec).raise_for_status()

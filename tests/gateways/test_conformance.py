@@ -14,9 +14,19 @@ import pytest
 
 from terminal.domain.capabilities import Capabilities
 from terminal.domain.declines import DeclineCode
+from terminal.domain.ledger import CardSummary
 from terminal.domain.operations import OperationKind
 from terminal.domain.scrub import contains_card_number
-from terminal.gateways.base import FollowUpRequest, GatewayResult, Outcome, PaymentRequest
+from terminal.gateways.base import (
+    CardToken,
+    Challenge,
+    FollowUpRequest,
+    Gateway,
+    GatewayResult,
+    HostedEntryRequest,
+    Outcome,
+    PaymentRequest,
+)
 from terminal.gateways.errors import (
     AuthenticationError,
     DeclinedError,
@@ -41,6 +51,18 @@ def need(sim: SimHarness, *kinds: OperationKind, flags: tuple[str, ...] = ()) ->
     for flag in flags:
         if not getattr(declared, flag):
             pytest.skip(f"{sim.gut.name} lacks capability: {flag}")
+
+
+def need_cards(sim: SimHarness) -> None:
+    """Skip unless sale() itself moves the money (card gateways), rather than confirming a bank transfer."""
+    if sim.gut.payment_method != "card":
+        pytest.skip(f"{sim.gut.name} lacks capability: card payments")
+
+
+def need_bank_transfer(sim: SimHarness) -> None:
+    """Skip unless the payer moves the money on the gateway's page and sale() confirms it."""
+    if sim.gut.payment_method != "bank_transfer":
+        pytest.skip(f"{sim.gut.name} lacks capability: bank transfer")
 
 
 def payment(
@@ -93,6 +115,7 @@ def test_connection(sim: SimHarness) -> None:
 
 def test_wrong_credentials_are_refused_and_nothing_moves(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
 
     async def scenario() -> None:
         good, bad = sim.gateway(), sim.gateway(wrong_credentials=True)
@@ -118,7 +141,7 @@ def test_unreachable_gateway_is_unavailable(sim: SimHarness) -> None:
         try:
             with pytest.raises(GatewayUnavailableError):
                 await gateway.test_connection()
-            if OperationKind.SALE in caps(sim).operations:
+            if OperationKind.SALE in caps(sim).operations and sim.gut.payment_method == "card":
                 with pytest.raises(GatewayUnavailableError):
                     await gateway.sale(payment(sim, "0" * 32, "C1"))
         finally:
@@ -130,6 +153,7 @@ def test_unreachable_gateway_is_unavailable(sim: SimHarness) -> None:
 # -- sales ------------------------------------------------------------------------------------------
 def test_sale_approved(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
 
     async def scenario() -> tuple[GatewayResult, str]:
         gateway = sim.gateway()
@@ -152,6 +176,7 @@ def test_sale_approved(sim: SimHarness) -> None:
 )
 def test_sale_declined(sim: SimHarness, code: DeclineCode) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
     card_number = sim.gut.decline_cards.get(code)
     if card_number is None:
         pytest.skip(f"{sim.gut.name} has no test card for {code}")
@@ -174,6 +199,7 @@ def test_sale_declined(sim: SimHarness, code: DeclineCode) -> None:
 
 def test_duplicate_reference_is_refused_and_charges_once(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
     reference = new_reference("DUP")
 
     async def scenario() -> None:
@@ -295,24 +321,28 @@ def _sale_under_fault(sim: SimHarness, fault: str, delay_ms: int | None = None) 
 
 def test_timeout_after_commit_is_unknown_and_charged_once(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
     _sale_under_fault(sim, "timeout_after_commit", delay_ms=1500)
     assert len(sim.effects(OperationKind.SALE)) == 1
 
 
 def test_reset_after_commit_is_unknown(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
     _sale_under_fault(sim, "reset_after_commit")
     assert len(sim.effects(OperationKind.SALE)) == 1
 
 
 def test_http_503_is_unknown_and_has_no_effect(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
     _sale_under_fault(sim, "http_503")
     assert sim.effects() == []
 
 
 def test_malformed_json_is_unknown(sim: SimHarness) -> None:
     need(sim, OperationKind.SALE)
+    need_cards(sim)
     _sale_under_fault(sim, "malformed_json")
     assert len(sim.effects(OperationKind.SALE)) == 1
 
@@ -333,6 +363,190 @@ def test_timeout_on_a_follow_up_is_unknown(sim: SimHarness) -> None:
 
     run(scenario())
     assert len(sim.effects(OperationKind.CAPTURE)) == 1
+
+
+# -- bank transfers: the payer pays on the gateway's page, sale() confirms it -----------------------------
+def _sale_after(request: HostedEntryRequest, token: CardToken) -> PaymentRequest:
+    """The sale the service sends once the page has returned: same order, same amount."""
+    return PaymentRequest(
+        amount=request.amount,
+        merchant_reference=request.merchant_reference,
+        idempotency_key=new_reference("K"),
+        customer_id=token.customer_id,
+        token=token.token,
+    )
+
+
+def _page_request(sim: SimHarness) -> HostedEntryRequest:
+    return HostedEntryRequest(
+        merchant_reference=new_reference(),
+        customer_id=new_reference("C"),
+        customer_name="Test Payer",
+        amount=sim.gut.money(),
+        return_url=sim.gut.return_url,
+    )
+
+
+async def _open_page(sim: SimHarness, gateway: Gateway) -> tuple[HostedEntryRequest, Challenge]:
+    request = _page_request(sim)
+    challenge = await gateway.begin_hosted_entry(request)
+    assert challenge.url and challenge.reference
+    return request, challenge
+
+
+async def _answer(sim: SimHarness, challenge: Challenge, action: str) -> dict[str, str]:
+    assert sim.gut.page_answer is not None
+    return await sim.gut.page_answer(challenge, action)
+
+
+def test_bank_transfer_paid_on_the_page_is_confirmed_by_sale(sim: SimHarness) -> None:
+    need_bank_transfer(sim)
+
+    async def scenario() -> tuple[GatewayResult, CardToken, Challenge]:
+        gateway = sim.gateway()
+        try:
+            request, challenge = await _open_page(sim, gateway)
+            fields = await _answer(sim, challenge, sim.gut.approved_card)
+            token = await gateway.complete_hosted_entry(request, fields, challenge.context)
+            return await gateway.sale(_sale_after(request, token)), token, challenge
+        finally:
+            await gateway.aclose()
+
+    result, token, challenge = run(scenario())
+    assert_approved(sim, result, sim.gut.amount_minor, token.token)
+    assert result.gateway_reference == challenge.reference
+    [paid] = sim.effects(OperationKind.SALE)
+    assert (paid["amount"], paid["currency"]) == (sim.gut.amount_minor, sim.gut.currency)
+
+
+@pytest.mark.parametrize("code", [DeclineCode.DO_NOT_HONOUR, DeclineCode.CANCELLED_BY_PAYER], ids=str)
+def test_bank_transfer_declined_on_the_page(sim: SimHarness, code: DeclineCode) -> None:
+    need_bank_transfer(sim)
+    action = sim.gut.page_declines.get(code)
+    if action is None:
+        pytest.skip(f"{sim.gut.name} has no page answer for {code}")
+
+    async def scenario() -> GatewayResult:
+        gateway = sim.gateway()
+        try:
+            request, challenge = await _open_page(sim, gateway)
+            fields = await _answer(sim, challenge, action)
+            with pytest.raises(DeclinedError) as declined:
+                await gateway.complete_hosted_entry(request, fields, challenge.context)
+            assert declined.value.decline_code is code
+            # The gateway's own record agrees, as reconciliation would read it.
+            return await gateway.fetch(challenge.reference, request.merchant_reference)
+        finally:
+            await gateway.aclose()
+
+    looked_up = run(scenario())
+    assert (looked_up.outcome, looked_up.decline_code) == (Outcome.DECLINED, code)
+    assert sim.effects() == []
+
+
+def test_bank_transfer_forged_return_is_unknown_and_nothing_is_paid(sim: SimHarness) -> None:
+    """HOOK-4: a return claiming payment, not signed with the session's key, marks nothing paid."""
+    need_bank_transfer(sim)
+    assert sim.gut.forged_answer is not None
+    forge = sim.gut.forged_answer
+
+    async def scenario() -> tuple[GatewayResult, GatewayResult]:
+        gateway = sim.gateway()
+        try:
+            request, challenge = await _open_page(sim, gateway)
+            with pytest.raises(OutcomeUnknownError):
+                await gateway.complete_hosted_entry(request, forge(challenge, request), challenge.context)
+            # Even a sale sent regardless is only a status read: the gateway says not paid.
+            token = CardToken(challenge.reference, request.customer_id, CardSummary())
+            sale = await gateway.sale(_sale_after(request, token))
+            return sale, await gateway.fetch(challenge.reference, request.merchant_reference)
+        finally:
+            await gateway.aclose()
+
+    sale, looked_up = run(scenario())
+    assert sale.outcome is Outcome.PENDING
+    assert looked_up.outcome is Outcome.PENDING
+    assert sim.effects() == []
+
+
+def test_bank_transfer_wrong_credentials_open_no_session(sim: SimHarness) -> None:
+    need_bank_transfer(sim)
+
+    async def scenario() -> None:
+        gateway = sim.gateway(wrong_credentials=True)
+        try:
+            with pytest.raises(AuthenticationError):
+                await gateway.begin_hosted_entry(_page_request(sim))
+            # A refused confirmation read proves nothing about a transfer the payer may have made.
+            with pytest.raises(OutcomeUnknownError):
+                await gateway.sale(payment(sim, "some-session", "C1"))
+        finally:
+            await gateway.aclose()
+
+    run(scenario())
+    assert sim.ledger() == []
+
+
+def test_bank_transfer_unreachable_gateway(sim: SimHarness) -> None:
+    need_bank_transfer(sim)
+    base_url, stop = sim.gut.start_simulator()
+    stop()
+
+    async def scenario() -> None:
+        gateway = sim.gut.build(base_url, timeout=FAULT_TIMEOUT)
+        try:
+            with pytest.raises(GatewayUnavailableError):
+                await gateway.begin_hosted_entry(_page_request(sim))
+            with pytest.raises(OutcomeUnknownError):
+                await gateway.sale(payment(sim, "some-session", "C1"))
+        finally:
+            await gateway.aclose()
+
+    run(scenario())
+
+
+def test_bank_transfer_unanswered_session_open_is_found_by_reference(sim: SimHarness) -> None:
+    need_bank_transfer(sim)
+    request = _page_request(sim)
+
+    async def scenario() -> GatewayResult:
+        gateway = sim.gateway(timeout=FAULT_TIMEOUT)
+        try:
+            sim.arm_path(sim.gut.open_path, "timeout_after_commit", delay_ms=1500)
+            with pytest.raises(OutcomeUnknownError):
+                await gateway.begin_hosted_entry(request)
+            return await gateway.fetch("", request.merchant_reference)
+        finally:
+            await gateway.aclose()
+
+    found = run(scenario())
+    assert found.outcome is Outcome.PENDING
+    assert found.gateway_reference
+    assert found.gateway_reference not in json.dumps(dict(found.raw))
+    assert sim.effects() == []
+
+
+@pytest.mark.parametrize("fault", ["http_503", "malformed_json", "reset_after_commit"])
+def test_bank_transfer_failed_confirmation_is_unknown_then_resolves(sim: SimHarness, fault: str) -> None:
+    need_bank_transfer(sim)
+
+    async def scenario() -> GatewayResult:
+        gateway = sim.gateway(timeout=FAULT_TIMEOUT)
+        try:
+            request, challenge = await _open_page(sim, gateway)
+            fields = await _answer(sim, challenge, sim.gut.approved_card)
+            token = await gateway.complete_hosted_entry(request, fields, challenge.context)
+            sim.arm(OperationKind.SALE, fault)
+            with pytest.raises(OutcomeUnknownError) as unknown:
+                await gateway.sale(_sale_after(request, token))
+            assert token.token not in unknown.value.message
+            # Confirming is a read: asking again is safe and settles it.
+            return await gateway.sale(_sale_after(request, token))
+        finally:
+            await gateway.aclose()
+
+    assert run(scenario()).outcome is Outcome.APPROVED
+    assert len(sim.effects(OperationKind.SALE)) == 1
 
 
 def test_no_socket_left_listening_after_stop(sim: SimHarness) -> None:

@@ -33,6 +33,7 @@ def run_session(
         try:
             await scenario(shell)
         finally:
+            shell.charge.cancel_card_entry()  # as closing the window does
             await shell.bridge.drain()
             shell.window.close()
             await listener.stop()
