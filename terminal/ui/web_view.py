@@ -315,14 +315,14 @@ class PaymentWebView(QWidget):
         for label in (self.title_label, self.origin_label):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(80)
+        self.origin_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.cancel_button = QPushButton("Cancel (Esc)")
         self.cancel_button.setToolTip("Close the card page; nothing is charged")
         self.cancel_button.clicked.connect(self.cancelled)
         row = QHBoxLayout(self._header)
         row.setContentsMargins(8, 4, 8, 4)
-        row.addWidget(self.title_label)
-        row.addStretch(1)
-        row.addWidget(self.origin_label)
+        row.addWidget(self.title_label, 3)
+        row.addWidget(self.origin_label, 2)
         row.addWidget(self.cancel_button)
 
     def _configure_profile(self, profile: QWebEngineProfile, interceptor: _Interceptor) -> None:
