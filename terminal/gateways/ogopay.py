@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import logging
 import re
@@ -20,9 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import cache
-from importlib.resources import files
-from string import Template
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -30,7 +26,6 @@ import httpx
 
 from terminal.domain.capabilities import Capabilities, Support
 from terminal.domain.declines import from_iso8583
-from terminal.domain.ledger import CardSummary
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
 from terminal.domain.scrub import scrub_mapping, scrub_text
@@ -52,13 +47,13 @@ from terminal.gateways.errors import (
     ValidationError,
 )
 from terminal.gateways.http import GatewayHttp, HttpReply, origin_of, raise_if_server_error
+from terminal.gateways.ogopay_card_page import DISPLAY_NAME, card_page_challenge, read_card_page
 
 __all__ = ["CAPABILITIES", "CURRENCY", "OgoPayConfig", "OgoPayGateway", "iso_date", "sign"]
 
 log = logging.getLogger(__name__)
 
 CURRENCY: Final = "LKR"
-DISPLAY_NAME: Final = "OGO Pay"
 TEST_URL: Final = "https://test-ipg.ogo.exchange"
 LIVE_URL: Final = "https://live-ipg.ogo.exchange"
 # PCI-15: above this the terminal warns that its clock disagrees with the gateway's.
@@ -95,8 +90,7 @@ CAPABILITIES: Final = Capabilities(
     ),
 )
 
-_BRANDS: Final = {"V": "Visa", "M": "Mastercard", "U": "UnionPay", "A": "American Express"}
-_TOKEN: Final = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
+
 # A follow-up refused because the request itself was malformed, not for a business reason.
 _MALFORMED: Final = re.compile(r"required|must be|invalid json", re.IGNORECASE)
 
@@ -127,13 +121,6 @@ def _wire_amount(money: Money) -> int:
     if money.minor <= 0:
         raise ValidationError("The amount must be more than zero.", field="amount")
     return money.minor
-
-
-@cache
-def _card_form_template() -> Template:
-    return Template(
-        files("terminal").joinpath("resources", "ogopay_card_form.html").read_text(encoding="utf-8")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,60 +189,19 @@ class OgoPayGateway(Gateway):
     # -- card entry ---------------------------------------------------------------------------
     async def begin_hosted_entry(self, request: HostedEntryRequest) -> Challenge:
         """OGO's card form, served by the terminal's loopback listener, posting to /registercard-html."""
-        return_origin = origin_of(request.return_url)
-        values = {
-            "title": f"{DISPLAY_NAME} card entry",
-            "heading": f"Card payment with {DISPLAY_NAME}",
-            "gateway": DISPLAY_NAME,
-            "amount": request.amount.display(),
-            "action": f"{self._http.base_url}/registercard-html",
-            "card_holder_name": request.customer_name,
-            "merchant_id": self.config.merchant_id,
-            "customer_id": request.customer_id,
-            "order_id": request.merchant_reference,
-            "return_url": request.return_url,
-        }
-        escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
-        badge = "" if self.config.live else '<span class="badge">SANDBOX</span>'
-        page = _card_form_template().substitute(escaped, badge=badge)
-        return Challenge(
-            return_url_prefix=request.return_url,
-            allowed_origins=frozenset({origin_of(self._http.base_url), return_origin}),
-            html=page,
-            base_url=return_origin,
-            title=values["title"],
+        return card_page_challenge(
+            request,
+            action=f"{self._http.base_url}/registercard-html",
+            merchant_id=self.config.merchant_id,
+            gateway_origin=origin_of(self._http.base_url),
+            live=self.config.live,
         )
 
     async def complete_hosted_entry(
         self, request: HostedEntryRequest, fields: Mapping[str, str], context: Mapping[str, str] | None = None
     ) -> CardToken:
         """Read OGO's unsigned return post: it names a token; nothing is paid until a signed call succeeds."""
-        expected = {
-            "merchantId": self.config.merchant_id,
-            "customerId": request.customer_id,
-            "orderId": request.merchant_reference,
-        }
-        for name, value in expected.items():
-            if fields.get(name, "") != value:
-                raise ValidationError(
-                    "The card page answered for another order; the answer was ignored, nothing was charged.",
-                    field=name,
-                )
-        success = fields.get("success", "").strip().lower()
-        if success not in ("true", "false"):
-            raise ValidationError(
-                "The card page's answer could not be read; nothing was charged.", field="success"
-            )
-        # Untrusted text shown to the clerk: short, and never a card number.
-        message = scrub_text(fields.get("message", "").strip()[:200])
-        if success == "false":
-            raise DeclinedError(message or "3-D Secure authentication failed.")
-        token = fields.get("token", "").strip()
-        if not _TOKEN.match(token):
-            raise ValidationError(
-                "The card page returned no usable card token; nothing was charged.", field="token"
-            )
-        return CardToken(token=token, customer_id=request.customer_id, card=_card_summary(fields, token))
+        return read_card_page(request, fields, merchant_id=self.config.merchant_id)
 
     # -- money ----------------------------------------------------------------------------------
     async def sale(self, request: PaymentRequest) -> GatewayResult:
@@ -496,20 +442,3 @@ def _message(reply: HttpReply) -> str:
         message = reply.text().strip()
     # The message reaches the clerk and the journal: keep it short and free of card data and secrets.
     return scrub_text(message[:200]) or f"HTTP {reply.status}"
-
-
-def _card_summary(fields: Mapping[str, str], token: str) -> CardSummary:
-    """Brand, first six and last four from OGO's cardMask ('4242-42xx-xxxx-4242'), expiry as MM/YY."""
-    compact = re.sub(r"[^0-9A-Za-z*]", "", fields.get("cardMask", ""))
-    first6 = compact[:6] if len(compact) >= 10 and _ascii_digits(compact[:6]) else ""
-    last4 = compact[-4:] if len(compact) >= 10 and _ascii_digits(compact[-4:]) else ""
-    month, year = fields.get("expiryMonth", "").strip(), fields.get("expiryYear", "").strip()
-    valid = _ascii_digits(month) and _ascii_digits(year) and len(year) == 2 and 1 <= int(month) <= 12
-    expiry = f"{int(month):02d}/{year}" if valid else ""
-    brand = _BRANDS.get(fields.get("cardType", "").strip().upper(), "")
-    return CardSummary(brand=brand, first6=first6, last4=last4, expiry=expiry, token=token)
-
-
-def _ascii_digits(text: str) -> bool:
-    """0-9 only: str.isdigit() also accepts '²' and other digits int() refuses or reads differently."""
-    return text.isascii() and text.isdigit()
