@@ -4,41 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import httpx
 import pytest
 
 from terminal.ui import return_listener
 from terminal.ui.return_listener import MAX_BODY, ReturnListener
-
-T = TypeVar("T")
+from tests.support.listener import run, with_listener
 
 SENTINEL = "SENTINEL-4111111111111111-CVV-987"
 PAGE = "<!doctype html><html><body><form method='post'><input name='a'></form></body></html>"
-
-
-def run(coro: Awaitable[T]) -> T:
-    """A private event loop, so the session's qasync loop stays the current one for the Qt tests."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coro, 20))
-    finally:
-        loop.close()
-
-
-def with_listener(body: Callable[[ReturnListener, httpx.AsyncClient], Awaitable[T]]) -> T:
-    async def session() -> T:
-        listener = ReturnListener()
-        await listener.start()
-        try:
-            async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
-                return await body(listener, client)
-        finally:
-            await listener.stop()
-
-    return run(session())
 
 
 def test_listens_on_loopback_with_an_ephemeral_port() -> None:

@@ -11,42 +11,19 @@ import base64
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import httpx
 import pytest
 
 from terminal.ui import return_listener
 from terminal.ui.return_listener import MAX_BODY, ReturnListener, content_security_policy
+from tests.support.listener import run, with_listener
 
-T = TypeVar("T")
 FORM = "application/x-www-form-urlencoded"
 SCRIPT = 'document.title = "ready";'
 PAGE = f"""<!doctype html><html><head><title>card</title><script>{SCRIPT}</script></head>
 <body onload="document.forms[0].elements[0].focus()"><form method="post" action="https://gw.example/pay">
 <input name="card"></form><script src="https://cdn.example/x.js"></script></body></html>"""
-
-
-def run(coro: Awaitable[T]) -> T:
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coro, 20))
-    finally:
-        loop.close()
-
-
-def with_listener(body: Callable[[ReturnListener, httpx.AsyncClient], Awaitable[T]]) -> T:
-    async def session() -> T:
-        listener = ReturnListener()
-        await listener.start()
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                return await body(listener, client)
-        finally:
-            await listener.stop()
-
-    return run(session())
 
 
 def sha256(code: str) -> str:

@@ -7,9 +7,7 @@ self-signed server are real uvicorn servers. Every wait is bounded (15 s).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import gc
-import ipaddress
 import json
 import socket
 import threading
@@ -19,11 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from PySide6.QtCore import Qt, qInstallMessageHandler
 from PySide6.QtTest import QTest
 from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings
@@ -39,6 +32,7 @@ from terminal.sim.runner import serve_app
 from terminal.ui.navigation import origin_of
 from terminal.ui.return_listener import PageSlot, ReturnListener
 from terminal.ui.web_view import PaymentWebView
+from tests.support.tls import self_signed, serve_tls
 
 pytestmark = pytest.mark.webengine
 
@@ -327,61 +321,12 @@ def test_profile_is_off_the_record_and_settings_are_hardened(make_view: Any) -> 
 
 
 # -- (d) certificate errors fail closed -----------------------------------------------------------
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    key_file, cert_file = tmp_path / "key.pem", tmp_path / "cert.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key_file, cert_file
-
-
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[str, HitCounter]]:
-    key_file, cert_file = _self_signed(tmp_path)
     counter = HitCounter(Starlette(routes=[Route("/{path:path}", _anything)]))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        counter,
-        log_config=None,
-        log_level="critical",
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        ssl_keyfile=str(key_file),
-        ssl_certfile=str(cert_file),
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the TLS server did not start"
-        time.sleep(0.01)
-    yield f"https://127.0.0.1:{sock.getsockname()[1]}", counter
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    base, stop = serve_tls(counter, *self_signed(tmp_path))
+    yield base, counter
+    stop()
 
 
 def test_self_signed_certificate_is_refused(
