@@ -188,14 +188,12 @@ class PaymentService:
         )
         try:
             challenge = await self.profiles.gateway(profile.id).begin_hosted_entry(request)
-        except OutcomeUnknownError as exc:
-            # The gateway may have opened a payment session: reconciliation looks it up by reference.
-            self.active.discard(op.id)
-            await self.journal.move(op, OperationState.UNKNOWN, gateway_message=exc.message)
-            raise
         except GatewayError as exc:
             self.active.discard(op.id)
-            await self.journal.move(op, OperationState.FAILED, gateway_message=exc.message)
+            # A lost answer may have opened a payment session: reconciliation looks it up by reference.
+            unknown = isinstance(exc, OutcomeUnknownError)
+            state = OperationState.UNKNOWN if unknown else OperationState.FAILED
+            await self.journal.move(op, state, gateway_message=exc.message)
             raise
         op = await self.journal.move(op, OperationState.CHALLENGE, gateway_reference=challenge.reference)
         return HostedPayment(tx.with_operation(op), op, request, challenge)
@@ -282,7 +280,11 @@ class PaymentService:
     async def cancel_hosted(
         self, hosted: HostedPayment, reason: str = "Card entry cancelled"
     ) -> PaymentOutcome:
-        """The clerk closed the card page before any money call: the operation failed, nothing was sent."""
+        """The clerk closed the page before any money call: recorded as failed, nothing sent.
+
+        A page that belongs to a gateway session (a bank page) is left to the gateway: the customer may
+        still pay it, and reconciliation reads its outcome.
+        """
         self.active.discard(hosted.operation.id)
         if hosted.operation.gateway_reference:
             # A gateway session exists (bank page): the customer may still pay it; let the gateway decide.
@@ -296,9 +298,8 @@ class PaymentService:
         return await self._follow_up(tx_id, OperationKind.CAPTURE, amount)
 
     async def void(self, tx_id: str) -> PaymentOutcome:
-        """Cancel a pre-authorisation (or a same-day sale where allowed)."""
-        tx = await self.journal.get(tx_id)
-        return await self._follow_up(tx_id, OperationKind.VOID, tx.amount)
+        """Cancel a pre-authorisation (or a same-day sale where allowed), for the amount it was opened for."""
+        return await self._follow_up(tx_id, OperationKind.VOID, None)
 
     async def refund(self, tx_id: str, amount: Money, reason: str = "") -> PaymentOutcome:
         """Give back all or part of what was captured."""
@@ -306,28 +307,19 @@ class PaymentService:
         return await self._follow_up(tx_id, OperationKind.REFUND, amount, reason)
 
     async def _follow_up(
-        self, tx_id: str, kind: OperationKind, amount: Money, reason: str = ""
+        self, tx_id: str, kind: OperationKind, amount: Money | None, reason: str = ""
     ) -> PaymentOutcome:
         tx = await self.journal.get(tx_id)
+        parent = tx.first_operation
+        amount = amount if amount is not None else tx.amount
         profile = self.profiles.get(tx.profile)
         why_not = follow_up_reason(tx, kind, amount, profile.capabilities, live=profile.live)
         if why_not:
             raise RuleViolation(why_not)
+        assert parent is not None  # the rules refuse a transaction without operations
         number = sum(1 for o in tx.operations if o.kind is kind) + 1
         reference = f"{tx.merchant_reference}-{kind.value[0].upper()}{number}"
         op = self.journal.new_operation(tx, kind, amount, reference, self.operator, reason)
-        self.active.add(op.id)
-        try:
-            return await self._send_follow_up(tx, op)
-        finally:
-            self.active.discard(op.id)
-
-    async def _send_follow_up(self, tx: Transaction, op: Operation) -> PaymentOutcome:
-        parent = tx.first_operation
-        assert parent is not None
-        kind, amount, reason, reference = op.kind, op.amount, op.reason, op.merchant_reference
-        profile = self.profiles.get(tx.profile)
-        await self.journal.append(op)
         request = FollowUpRequest(
             amount=amount,
             merchant_reference=reference,
@@ -337,12 +329,17 @@ class PaymentService:
             reason=reason,
         )
         gateway = self.profiles.gateway(profile.id)
-        verbs = {
+        send = {
             OperationKind.CAPTURE: gateway.capture,
             OperationKind.VOID: gateway.void,
             OperationKind.REFUND: gateway.refund,
-        }
-        op = await self._send(op, lambda: verbs[kind](request))
+        }[kind]
+        self.active.add(op.id)
+        try:
+            await self.journal.append(op)
+            op = await self._send(op, lambda: send(request))
+        finally:
+            self.active.discard(op.id)
         return await self._outcome(op)
 
     # -- the one place a request is sent ------------------------------------------------------

@@ -144,27 +144,28 @@ class ChargeScreen(QWidget):
     async def _open_card_page(self, request: ChargeInput) -> None:
         profile = self.profiles.get(request.profile_id)
         slot = self.listener.new_page()
-        hosted = await self.payments.begin_hosted(
-            request.profile_id,
-            request.kind,
-            request.amount,
-            return_url=slot.return_url,
-            merchant_reference=request.reference,
-            customer_id=request.customer_id,
-            customer_name=request.customer_name,
-            description=request.description,
-        )
-        self._hosted, self._slot = hosted, slot
         try:
-            fields = await self._show_page(hosted, slot, live=profile.live)
-        except BaseException:
-            if self._hosted is hosted:  # not already closed by Esc: record that nothing was charged
-                self._hosted = self._slot = None
-                self._close_view()
-                await self.payments.cancel_hosted(
-                    hosted, "The card page could not be used; nothing was charged"
-                )
-            raise
+            hosted = await self.payments.begin_hosted(
+                request.profile_id,
+                request.kind,
+                request.amount,
+                return_url=slot.return_url,
+                merchant_reference=request.reference,
+                customer_id=request.customer_id,
+                customer_name=request.customer_name,
+                description=request.description,
+            )
+            self._hosted, self._slot = hosted, slot
+            try:
+                fields = await self._show_page(hosted, slot, live=profile.live)
+            except BaseException:
+                if self._hosted is hosted:  # not already closed by Esc: record that nothing was charged
+                    self._hosted = self._slot = None
+                    self._close_view()
+                    await self.payments.cancel_hosted(
+                        hosted, "The card page could not be used; nothing was charged"
+                    )
+                raise
         finally:
             self.listener.forget(slot)
         self._close_view()
