@@ -1,6 +1,7 @@
 """Test-wide settings: Qt without a screen, QtWebEngine as root, and no real keychain."""
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
@@ -48,3 +49,22 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(_LocalQtLoop(qapp))
     asyncio.set_event_loop(loop)
     yield loop
+
+
+# PySide6/shiboken can abort in the garbage collection at interpreter exit after many QtWebEngine
+# sessions in one process ("bool_dealloc ... refcount error in a C extension"), after every test has
+# passed and been reported. The terminal itself runs one session per process and exits normally.
+# Once pytest has finished, end the process with pytest's own exit status instead of finalizing.
+_EXIT_STATUS: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "status" in _EXIT_STATUS and "PySide6.QtWebEngineCore" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS["status"])
