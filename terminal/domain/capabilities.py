@@ -38,6 +38,20 @@ class Capabilities:
     cards: bool = True
     # The hosted page can be sent to the customer as a link (pay-by-link) and followed by status reads.
     payment_link: bool = False
+    # Cards kept at the gateway for a returning customer (a token charged without the card again).
+    saved_cards: bool = False
+    # A recurring series: an INITIAL payment, then REPEATED ones on its registration.
+    recurring: bool = False
+    # Payouts to a typed card, and to the card of an earlier payment.
+    payout_to_card: bool = False
+    payout_to_payment: bool = False
+    # Invoices with a link: cancel and remind, besides create and fetch.
+    invoice_cancel: bool = False
+    invoice_remind: bool = False
+    # Payouts the gateway holds until approved (approve_payout / cancel_payout).
+    payout_approval: bool = False
+    # The gateway lists its transactions for a date range (list_transactions).
+    transaction_list: bool = False
     # Inclusive per-currency limits in minor units; a currency absent here has no gateway limit.
     amount_limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     sandbox_only_reason: str = "Available in the sandbox only: the gateway has not published this operation."

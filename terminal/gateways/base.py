@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -70,17 +71,62 @@ class CardToken:
     card: CardSummary
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class CardDetails:
+    """A card typed into the terminal's own form (direct entry, PCI DSS merchants only).
+
+    Lives in memory for one request only: never stored, logged or put into a result. Its repr shows the
+    masked number, so a stray log line or traceback cannot leak it.
+    """
+
+    number: str
+    expiry_month: int
+    expiry_year: int  # four digits
+    cvc: str
+    holder: str = ""
+
+    def __repr__(self) -> str:
+        expiry = f"{self.expiry_month:02d}/{self.expiry_year}"
+        return f"CardDetails(number='…{self.number[-4:]}', expiry='{expiry}')"
+
+    __str__ = __repr__
+
+
+class Recurring(StrEnum):
+    """Where a payment stands in a series charged again without the card (a returning customer)."""
+
+    NONE = ""
+    INITIAL = "initial"  # the first payment; the gateway returns a token for the repeats
+    REPEATED = "repeated"  # a later payment on the token of an INITIAL one
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
-    """A sale or pre-authorisation with a gateway token (MOTO: the customer is not present)."""
+    """A sale, pre-authorisation, payout or invoice (MOTO: the customer is not present).
+
+    The card comes from exactly one source: `token` (a hosted page's token, a saved card or a recurring
+    registration), `card` (direct entry), or, for a payout to the card of an earlier payment,
+    `parent_reference` (that payment's gateway reference). An invoice has none of them.
+    """
 
     amount: Money
     merchant_reference: str
     idempotency_key: str
     customer_id: str
-    token: str
+    token: str = ""
     description: str = ""
     moto: bool = True
+    card: CardDetails | None = None
+    parent_reference: str = ""
+    # Ask the gateway to keep the card (a token comes back in GatewayResult.token).
+    save_card: bool = False
+    recurring: Recurring = Recurring.NONE
+    # Where a 3-D Secure or hosted page returns to (the terminal's loopback listener); "" when none.
+    return_url: str = ""
+    # Invoices: who receives the link, and when it expires (None: the gateway's default).
+    customer_email: str = ""
+    customer_name: str = ""
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +156,16 @@ class GatewayResult:
     cvc_result: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
     challenge: Challenge | None = None
+    # What the gateway knows the operation by on our side (list and lookup results carry it).
+    merchant_reference: str = ""
+    # A reusable card token the gateway returned (save_card, recurring INITIAL, tokenisation).
+    token: str = ""
+    # The card as the gateway describes it (brand, first six, last four, expiry), when it says.
+    card: CardSummary | None = None
+    # Pay-by-link: the address the customer opens (also shown as a QR code).
+    link_url: str = ""
+    # The operation kind a list entry describes (sale, authorize, refund, ...), for list_transactions.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +214,47 @@ class Gateway(ABC):
         """Create a pay-by-link invoice."""
         raise self._unsupported("create_invoice")
 
+    async def cancel_invoice(self, gateway_reference: str) -> GatewayResult:
+        """Withdraw an unpaid invoice / payment link."""
+        raise self._unsupported("cancel_invoice")
+
+    async def remind_invoice(self, gateway_reference: str) -> GatewayResult:
+        """Send the customer a reminder for an unpaid invoice."""
+        raise self._unsupported("remind_invoice")
+
+    async def approve_payout(self, request: FollowUpRequest) -> GatewayResult:
+        """Release a payout the gateway holds for approval."""
+        raise self._unsupported("approve_payout")
+
+    async def cancel_payout(self, request: FollowUpRequest) -> GatewayResult:
+        """Cancel a payout the gateway still holds."""
+        raise self._unsupported("cancel_payout")
+
     async def fetch(self, gateway_reference: str, merchant_reference: str) -> GatewayResult:
         """Ask the gateway what became of an operation (status inquiry or lookup by reference)."""
         raise self._unsupported("fetch")
+
+    async def complete_challenge(
+        self,
+        result: GatewayResult,
+        fields: Mapping[str, str],
+        context: Mapping[str, str] | None = None,
+    ) -> GatewayResult:
+        """After a 3-D Secure page of a direct or token payment returned `fields` to the return URL:
+        the gateway's own answer (read with a signed server call; the returned fields are untrusted)."""
+        raise self._unsupported("complete_challenge")
+
+    async def create_token(self, card: CardDetails, customer_id: str) -> CardToken:
+        """Keep a card at the gateway (direct entry) and return its token."""
+        raise self._unsupported("create_token")
+
+    async def delete_token(self, token: str, customer_id: str = "") -> None:
+        """Forget a saved card at the gateway."""
+        raise self._unsupported("delete_token")
+
+    async def list_transactions(self, since: datetime, until: datetime) -> list[GatewayResult]:
+        """What the gateway holds for this merchant in [since, until), for comparing with the history."""
+        raise self._unsupported("list_transactions")
 
     async def begin_hosted_entry(self, request: HostedEntryRequest) -> Challenge:
         """The page where the card is typed, for the web view."""
