@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -21,6 +21,9 @@ from terminal.ui.history_model import HistoryModel
 
 class HistoryScreen(QWidget):
     """A table over the whole store, paged as it scrolls, with a search box."""
+
+    # A transaction was opened (Enter or double-click on its row): its id, for the detail screen.
+    transaction_activated = Signal(str)
 
     def __init__(self, history: HistoryService, bridge: AsyncBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +65,13 @@ class HistoryScreen(QWidget):
         self.search.textChanged.connect(lambda _text: self._debounce.start())
         self.search.returnPressed.connect(self.refresh)
         self.model.loaded.connect(self._show_count)
+        self.table.activated.connect(self._activated)
+        self.table.doubleClicked.connect(self._activated)
+
+    def _activated(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index.row())
+        if row is not None:
+            self.transaction_activated.emit(row.id)
 
     def refresh(self) -> None:
         """Reload from the newest transaction for the current search."""

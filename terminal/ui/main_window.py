@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -22,13 +24,24 @@ from terminal.ui.history_screen import HistoryScreen
 SANDBOX_TEXT = "SANDBOX — simulated gateways for practice and testing. No real money moves."
 
 
+@dataclass
+class Screen:
+    """One entry of the navigation: its title, its function key, the widget, and what to do when shown."""
+
+    title: str
+    key: str
+    widget: QWidget
+    on_show: Callable[[], None] | None = None
+
+
 def style_sheet() -> str:
     """The application style sheet shipped in resources."""
     return files("terminal.resources").joinpath("terminal.qss").read_text(encoding="utf-8")
 
 
 class MainWindow(QMainWindow):
-    """Charge (F2) and History (F3), reachable from the keyboard; closing waits for work in flight."""
+    """Charge (F2), History (F3) and the screens added with `add_screen`, each on its function key;
+    closing waits for work in flight."""
 
     def __init__(
         self, charge: ChargeScreen, history: HistoryScreen, bridge: AsyncBridge, *, sandbox: bool
@@ -40,11 +53,9 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
-        self.nav.addItems(["Charge   F2", "History   F3"])
-        self.nav.setFixedWidth(170)
+        self.nav.setFixedWidth(190)
         self.screens = QStackedWidget()
-        self.screens.addWidget(charge)
-        self.screens.addWidget(history)
+        self.entries: list[Screen] = []
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -65,8 +76,11 @@ class MainWindow(QMainWindow):
         layout.addLayout(body, 1)
         self.setCentralWidget(root)
         self.setStyleSheet(style_sheet())
-        self._menus()
+        self._screens_menu = self.menuBar().addMenu("&Screens")
         self.nav.currentRowChanged.connect(self._show_screen)
+        self.add_screen(Screen("&Charge", "F2", charge, charge.form.amount.setFocus))
+        self.add_screen(Screen("&History", "F3", history, self._history_shown))
+        self._menus()
         charge.completed.connect(lambda _outcome: history.refresh())
         charge.history_requested.connect(self.show_history)
         bridge.busy.connect(lambda text: self.statusBar().showMessage(text))
@@ -75,42 +89,72 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self.resize(1280, 800)
 
+    def add_screen(self, screen: Screen) -> QAction:
+        """Add a screen to the navigation and the Screens menu, on its function key (shown in both)."""
+        self.entries.append(screen)
+        self.screens.addWidget(screen.widget)
+        self.nav.addItem(f"{screen.title.replace('&', '')}   {screen.key}")
+        action = QAction(screen.title, self)
+        action.setShortcut(QKeySequence(screen.key))
+        action.triggered.connect(lambda: self.show_widget(screen.widget))
+        before = self._first_extra_action()
+        if before is None:
+            self._screens_menu.addAction(action)
+        else:
+            self._screens_menu.insertAction(before, action)
+        return action
+
+    def _first_extra_action(self) -> QAction | None:
+        # Screens go above Find and Quit, which _menus adds once, after the first two screens.
+        for action in self._screens_menu.actions():
+            if action.text() == "&Find in History":
+                return action
+        return None
+
     def _menus(self) -> None:
-        screens = self.menuBar().addMenu("&Screens")
-        for text, key, slot in (
-            ("&Charge", "F2", self.show_charge),
-            ("&History", "F3", self.show_history),
-        ):
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(key))
-            action.triggered.connect(slot)
-            screens.addAction(action)
         find = QAction("&Find in History", self)
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self._find)
-        screens.addAction(find)
-        screens.addSeparator()
+        self._screens_menu.addAction(find)
+        self._screens_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        screens.addAction(quit_action)
+        self._screens_menu.addAction(quit_action)
+
+    def _history_shown(self) -> None:
+        self.history.refresh()
+        self.history.table.setFocus()
 
     def _show_screen(self, row: int) -> None:
-        self.screens.setCurrentIndex(row)
-        if row == 1:
-            self.history.refresh()
-            self.history.table.setFocus()
-        else:
-            self.charge.form.amount.setFocus()
+        if not 0 <= row < len(self.entries):
+            return
+        entry = self.entries[row]
+        self.screens.setCurrentWidget(entry.widget)
+        if entry.on_show is not None:
+            entry.on_show()
+
+    def show_widget(self, widget: QWidget) -> None:
+        """Show the screen whose widget is `widget` (a navigation entry, or a screen opened from another)."""
+        for row, entry in enumerate(self.entries):
+            if entry.widget is widget:
+                self.nav.setCurrentRow(row)
+                return
+        if self.screens.indexOf(widget) < 0:
+            self.screens.addWidget(widget)  # a screen outside the navigation, e.g. a transaction's detail
+        self.nav.blockSignals(True)
+        self.nav.clearSelection()
+        self.nav.setCurrentRow(-1)
+        self.nav.blockSignals(False)
+        self.screens.setCurrentWidget(widget)
 
     def show_charge(self) -> None:
         """F2: the Charge screen."""
-        self.nav.setCurrentRow(0)
+        self.show_widget(self.charge)
 
     def show_history(self) -> None:
         """F3: the History screen."""
-        self.nav.setCurrentRow(1)
-        self.history.refresh()
+        self.show_widget(self.history)
 
     def _find(self) -> None:
         self.show_history()
