@@ -105,6 +105,10 @@ class Transaction:
     description: str = ""
     card: CardSummary = CardSummary()
     sandbox: bool = False
+    # Pay-by-link and invoices: the address the customer pays at, who it was sent to, when it expires.
+    link_url: str = ""
+    customer_email: str = ""
+    expires_at: datetime | None = None
 
     # -- amounts ---------------------------------------------------------------------------
     def _total(self, *kinds: OperationKind) -> Money:

@@ -70,6 +70,10 @@ transactions = Table(
     Column("card_token", Text, nullable=False),
     Column("sandbox", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Pay-by-link and invoices (migration 0002): the customer's link, its recipient and its expiry.
+    Column("link_url", Text, nullable=False),
+    Column("customer_email", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("id"),
     UniqueConstraint("gateway", "profile", "merchant_reference"),
     CheckConstraint(f"length(card_first6) <= {CARD_FIRST6_LENGTH}", name="card_first6_length"),

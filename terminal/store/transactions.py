@@ -211,6 +211,18 @@ class TransactionRepository:
             if result.rowcount != 1:
                 raise StaleOperationError(f"Operation {op.id} changed while it was being updated")
 
+    def update_link(self, tx_id: str, link_url: str, expires_at: datetime | None) -> None:
+        """Record a pay-by-link address and its expiry once the gateway has issued them."""
+        _refuse_card_number(link_url, f"Transaction {tx_id} link")
+        values = {
+            "link_url": link_url,
+            "expires_at": _utc_in(expires_at, f"Transaction {tx_id} expires_at") if expires_at else None,
+        }
+        with self._writing(f"update the link of transaction {tx_id}") as conn:
+            result = conn.execute(update(transactions).where(transactions.c.id == tx_id).values(**values))
+            if result.rowcount != 1:
+                raise NotFoundError(f"Transaction {tx_id} is not stored")
+
     def update_card(self, tx_id: str, card: CardSummary) -> None:
         """Record what may be kept of the transaction's card (known once the card is tokenised)."""
         values = _card_values(card)
@@ -343,6 +355,9 @@ def _transaction(row: Row[Any], ops: Sequence[Operation]) -> Transaction:
             token=row.card_token,
         ),
         sandbox=bool(row.sandbox),
+        link_url=row.link_url,
+        customer_email=row.customer_email,
+        expires_at=_utc_out(row.expires_at) if row.expires_at is not None else None,
     )
 
 
@@ -386,6 +401,11 @@ def _transaction_values(tx: Transaction) -> dict[str, Any]:
         "description": tx.description,
         "sandbox": tx.sandbox,
         "created_at": _utc_in(tx.created_at, f"Transaction {tx.id} created_at"),
+        "link_url": tx.link_url,
+        "customer_email": tx.customer_email,
+        "expires_at": (
+            _utc_in(tx.expires_at, f"Transaction {tx.id} expires_at") if tx.expires_at is not None else None
+        ),
         **_card_values(tx.card),
     }
 
