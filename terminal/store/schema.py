@@ -74,6 +74,11 @@ transactions = Table(
     Column("link_url", Text, nullable=False),
     Column("customer_email", Text, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=True),
+    # The history's summary of the journal (migration 0003), rewritten with every operation write so that
+    # History filters and sorts a million rows by index: the opening kind and amount, the derived state.
+    Column("opening_kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("state", String(24), nullable=False),
     PrimaryKeyConstraint("id"),
     UniqueConstraint("gateway", "profile", "merchant_reference"),
     CheckConstraint(f"length(card_first6) <= {CARD_FIRST6_LENGTH}", name="card_first6_length"),
@@ -86,6 +91,9 @@ Index(None, transactions.c.merchant_reference)
 Index(None, transactions.c.card_last4)
 Index(None, transactions.c.customer_name)
 Index(None, transactions.c.customer_id)
+Index(None, transactions.c.state, transactions.c.created_at)  # History filtered by state (migration 0003)
+Index(None, transactions.c.opening_kind, transactions.c.created_at)
+Index(None, transactions.c.amount_minor)  # search and sort by amount
 
 operations = Table(
     "operations",

@@ -173,6 +173,7 @@ class TransactionRepository:
                 )
             ).scalar_one()
             conn.execute(insert(operations).values(**_operation_values(op, int(last) + 1)))
+            _refresh_summary(conn, op.transaction_id)
 
     def update_operation(self, op: Operation, *, expected_state: OperationState | None = None) -> None:
         """Store `op`'s new state, outcome fields and updated_at.
@@ -210,6 +211,7 @@ class TransactionRepository:
             )
             if result.rowcount != 1:
                 raise StaleOperationError(f"Operation {op.id} changed while it was being updated")
+            _refresh_summary(conn, op.transaction_id)
 
     def update_link(self, tx_id: str, link_url: str, expires_at: datetime | None) -> None:
         """Record a pay-by-link address and its expiry once the gateway has issued them."""
@@ -407,7 +409,24 @@ def _transaction_values(tx: Transaction) -> dict[str, Any]:
             _utc_in(tx.expires_at, f"Transaction {tx.id} expires_at") if tx.expires_at is not None else None
         ),
         **_card_values(tx.card),
+        **summary_values(tx),
     }
+
+
+def summary_values(tx: Transaction) -> dict[str, Any]:
+    """The history's summary columns of a transaction: opening kind and amount, derived state."""
+    first = tx.first_operation
+    return {
+        "opening_kind": first.kind.value if first else "",
+        "amount_minor": tx.amount.minor,
+        "state": tx.state.value,
+    }
+
+
+def _refresh_summary(conn: Connection, tx_id: str) -> None:
+    # In the same database transaction as the journal write, so History never sees a stale state.
+    tx = _load(conn, [tx_id])[tx_id]
+    conn.execute(update(transactions).where(transactions.c.id == tx_id).values(**summary_values(tx)))
 
 
 def _card_values(card: CardSummary) -> dict[str, Any]:
