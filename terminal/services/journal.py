@@ -70,9 +70,13 @@ class Journal:
         """Write a new transaction with its opening operation."""
         await self._run(self.repository.add, tx)
 
-    async def append(self, op: Operation) -> None:
-        """Write a follow-up operation (write-ahead: durable before anything is sent)."""
-        await self._run(self.repository.append_operation, op)
+    async def append(self, op: Operation, check: Callable[[Transaction], str | None] | None = None) -> None:
+        """Write a follow-up operation (write-ahead: durable before anything is sent).
+
+        `check` re-applies the ledger's rules to the transaction as stored, under the database's write lock:
+        RuleViolation when another window or terminal got there first.
+        """
+        await self._run(self.repository.append_operation, op, check=check)
 
     async def move(self, op: Operation, state: OperationState, **outcome: object) -> Operation:
         """Move an operation to `state` with outcome fields, durably."""

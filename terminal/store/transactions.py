@@ -12,7 +12,7 @@ number (13-19 digits passing Luhn).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from terminal.domain.declines import DeclineCode
-from terminal.domain.ledger import CardSummary, Operation, Transaction, TransactionState
+from terminal.domain.ledger import CardSummary, Operation, RuleViolation, Transaction, TransactionState
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState, TransitionError, check_transition
 from terminal.store import (
@@ -153,8 +153,16 @@ class TransactionRepository:
                 _check_new_operation(conn, op)
                 conn.execute(insert(operations).values(**values))
 
-    def append_operation(self, op: Operation) -> None:
-        """Append `op` to its transaction's journal; it is durably committed when this returns."""
+    def append_operation(
+        self, op: Operation, *, check: Callable[[Transaction], str | None] | None = None
+    ) -> None:
+        """Append `op` to its transaction's journal; it is durably committed when this returns.
+
+        `check` is handed the transaction as stored, read under the write lock (BEGIN IMMEDIATE on SQLite,
+        a row lock on PostgreSQL), and returns why `op` may not be appended (RuleViolation), or None. Two
+        windows or two processes racing to capture one pre-authorisation are serialised here: the second
+        sees the first's operation in flight and is refused before anything is sent.
+        """
         with self._writing(f"append operation {op.id}") as conn:
             parent = conn.execute(
                 select(transactions.c.currency)
@@ -167,6 +175,10 @@ class TransactionRepository:
                 )
             _check_currency(op, parent.currency)
             _check_new_operation(conn, op)
+            if check is not None:
+                reason = check(_load(conn, [op.transaction_id])[op.transaction_id])
+                if reason:
+                    raise RuleViolation(reason)
             last = conn.execute(
                 select(func.coalesce(func.max(operations.c.seq), 0)).where(
                     operations.c.transaction_id == op.transaction_id
