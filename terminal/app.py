@@ -18,9 +18,11 @@ from pathlib import Path
 
 from terminal import __version__
 from terminal.services.history import HistoryService
+from terminal.services.invoices import InvoiceService
 from terminal.services.journal import Journal
 from terminal.services.logs import configure_logging
 from terminal.services.payments import PaymentService
+from terminal.services.payouts import PayoutService
 from terminal.services.profiles import (
     SANDBOX_CREDENTIALS,
     Profile,
@@ -54,6 +56,8 @@ class Services:
     payments: PaymentService
     history: HistoryService
     reconciler: Reconciler
+    payouts: PayoutService
+    invoices: InvoiceService
     sims: RunningSims | None = None
 
     @property
@@ -105,6 +109,8 @@ def build_services(
         payments=payments,
         history=HistoryService(journal),
         reconciler=Reconciler(journal, profiles, payments),
+        payouts=PayoutService(payments),
+        invoices=InvoiceService(payments),
         sims=sims,
     )
 

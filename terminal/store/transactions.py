@@ -269,6 +269,47 @@ class TransactionRepository:
             row = conn.execute(select(operations).where(operations.c.id == op_id)).first()
             return None if row is None else _operation(row)
 
+    def saved_cards(self, profile: str, customer_id: str) -> list[Transaction]:
+        """This customer's transactions on this profile that hold a gateway card token, newest first."""
+        query = (
+            select(transactions.c.id)
+            .where(
+                transactions.c.profile == profile,
+                transactions.c.customer_id == customer_id,
+                transactions.c.card_token != "",
+            )
+            .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
+        )
+        with self._reading() as conn:
+            ids = list(conn.execute(query).scalars())
+            loaded = _load(conn, ids)
+        return [loaded[tx_id] for tx_id in ids]
+
+    def open_preauthorisations(self) -> list[Transaction]:
+        """Approved pre-authorisations with no capture or void succeeded yet, oldest first (end of day)."""
+        done = (OperationKind.CAPTURE.value, OperationKind.VOID.value)
+        ok = OperationState.SUCCEEDED.value
+        query = (
+            select(transactions.c.id)
+            .where(
+                exists().where(
+                    operations.c.transaction_id == transactions.c.id,
+                    operations.c.kind == OperationKind.AUTHORIZE.value,
+                    operations.c.state == ok,
+                ),
+                ~exists().where(
+                    operations.c.transaction_id == transactions.c.id,
+                    operations.c.kind.in_(done),
+                    operations.c.state == ok,
+                ),
+            )
+            .order_by(transactions.c.created_at, transactions.c.id)
+        )
+        with self._reading() as conn:
+            ids = list(conn.execute(query).scalars())
+            loaded = _load(conn, ids)
+        return [loaded[tx_id] for tx_id in ids]
+
     def unresolved_operations(self) -> list[tuple[Transaction, Operation]]:
         """Operations created, sent, in a challenge or unknown, oldest first, each with its transaction."""
         with self._reading() as conn:
