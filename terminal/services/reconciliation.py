@@ -69,6 +69,16 @@ class Reconciler:
             log.info(report.summary)
         return report
 
+    async def check(self, op_id: str) -> Operation | None:
+        """Resolve one operation now, as a pass would (Needs attention: "Check with the gateway now").
+
+        The operation as it then stands, or None when it was no longer unresolved.
+        """
+        for tx, op in await self.journal.unresolved():
+            if op.id == op_id:
+                return op if op.id in self.payments.active else await self._resolve(tx, op)
+        return None
+
     async def _resolve(self, tx: Transaction, op: Operation) -> Operation:
         if op.state is OperationState.CREATED:
             # Written but never marked sent: the request provably did not leave.

@@ -121,6 +121,11 @@ class TransactionRepository:
         self._engine = engine
         self._writer = writer(engine)
 
+    @property
+    def engine(self) -> Engine:
+        """The engine it reads from (History's queries read the same database)."""
+        return self._engine
+
     # -- writes ----------------------------------------------------------------------------
     def add(self, tx: Transaction) -> None:
         """Store a new transaction with its operations (in journal order), in one database transaction."""

@@ -1,0 +1,228 @@
+"""History queries: the filtered, sorted, paged view of the transactions table.
+
+Built for a million rows: every page is a keyset query (`WHERE (sort key, id) beyond the last row
+seen ORDER BY sort key, id LIMIT n`) over the summary columns that the repository keeps with every
+journal write (opening kind, amount, derived state; migration 0003), so a page never reads the
+journal and never skips rows with OFFSET. Counting is capped (`count_upto`): the screen says
+"10,000+" rather than scanning every matching row on each keystroke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, func, or_, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from terminal.domain.ledger import TransactionState
+from terminal.domain.money import Money, MoneyError, exponent, known_currencies, parse_amount
+from terminal.domain.operations import OperationKind
+from terminal.store.schema import CARD_LAST4_LENGTH, operations, transactions
+from terminal.store.transactions import TransactionRow
+
+__all__ = ["HistoryQueries", "HistoryQuery", "SortKey"]
+
+
+class SortKey(StrEnum):
+    """The columns History sorts by (the server sorts; the model never sorts in memory)."""
+
+    DATE = "date"
+    REFERENCE = "reference"
+    GATEWAY = "gateway"
+    KIND = "kind"
+    AMOUNT = "amount"
+    STATE = "state"
+    CARD = "card"
+    CUSTOMER = "customer"
+
+
+_SORT_COLUMNS: dict[SortKey, tuple[Any, ...]] = {
+    SortKey.DATE: (transactions.c.created_at,),
+    SortKey.REFERENCE: (transactions.c.merchant_reference,),
+    SortKey.GATEWAY: (transactions.c.profile,),
+    SortKey.KIND: (transactions.c.opening_kind,),
+    # Amounts of different currencies are not comparable: group by currency, then by amount.
+    SortKey.AMOUNT: (transactions.c.currency, transactions.c.amount_minor),
+    SortKey.STATE: (transactions.c.state,),
+    SortKey.CARD: (transactions.c.card_brand, transactions.c.card_last4),
+    SortKey.CUSTOMER: (transactions.c.customer_name,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """What History shows: search text, filters and sort order; the dates are an instant range [from, to)."""
+
+    search: str = ""
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    profiles: tuple[str, ...] = ()
+    states: tuple[TransactionState, ...] = ()
+    kinds: tuple[OperationKind, ...] = ()
+    sort: SortKey = SortKey.DATE
+    descending: bool = True
+    # Filled by the screen for display only; never part of the SQL.
+    label: str = field(default="", compare=False)
+
+
+def sort_values(row: TransactionRow, sort: SortKey) -> tuple[Any, ...]:
+    """The keyset position of `row` under `sort`, matching `_SORT_COLUMNS` (then the id)."""
+    values: dict[SortKey, tuple[Any, ...]] = {
+        SortKey.DATE: (_stored_time(row.created_at),),
+        SortKey.REFERENCE: (row.merchant_reference,),
+        SortKey.GATEWAY: (row.profile,),
+        SortKey.KIND: (row.kind.value if row.kind else "",),
+        SortKey.AMOUNT: (row.amount.currency, row.amount.minor),
+        SortKey.STATE: (row.state.value,),
+        SortKey.CARD: (row.card_brand, row.card_last4),
+        SortKey.CUSTOMER: (row.customer_name,),
+    }
+    return (*values[sort], row.id)
+
+
+class HistoryQueries:
+    """Read-only history queries on the store (synchronous: services run them off the UI thread)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def page(self, query: HistoryQuery, after: TransactionRow | None, limit: int) -> list[TransactionRow]:
+        """Up to `limit` rows in `query`'s order, starting after `after` (from the first row when None)."""
+        keys = [*_SORT_COLUMNS[query.sort], transactions.c.id]
+        statement = select(*_ROW_COLUMNS).where(*conditions(query))
+        if after is not None:
+            position = sort_values(after, query.sort)
+            beyond = (
+                tuple_(*keys) < tuple_(*position) if query.descending else tuple_(*keys) > tuple_(*position)
+            )
+            statement = statement.where(beyond)
+        order = [key.desc() if query.descending else key.asc() for key in keys]
+        statement = statement.order_by(*order).limit(max(limit, 0))
+        with self._engine.connect() as conn:
+            return [_row(r) for r in conn.execute(statement)]
+
+    def count_upto(self, query: HistoryQuery, cap: int) -> int:
+        """How many rows match, counting at most `cap + 1` (a result above `cap` means "more than cap")."""
+        inner = select(transactions.c.id).where(*conditions(query)).limit(cap + 1).subquery()
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+    def iterate(self, query: HistoryQuery, chunk: int) -> Iterator[list[TransactionRow]]:
+        """Every matching row in `query`'s order, `chunk` rows at a time (for export)."""
+        after: TransactionRow | None = None
+        while True:
+            rows = self.page(query, after, chunk)
+            if rows:
+                yield rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1]
+
+
+_ROW_COLUMNS = (
+    transactions.c.id,
+    transactions.c.created_at,
+    transactions.c.merchant_reference,
+    transactions.c.gateway,
+    transactions.c.profile,
+    transactions.c.currency,
+    transactions.c.amount_minor,
+    transactions.c.state,
+    transactions.c.opening_kind,
+    transactions.c.card_brand,
+    transactions.c.card_last4,
+    transactions.c.customer_name,
+    transactions.c.sandbox,
+)
+
+
+def _row(r: Any) -> TransactionRow:  # a Row of _ROW_COLUMNS
+    created = r.created_at
+    return TransactionRow(
+        id=r.id,
+        created_at=created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC),
+        merchant_reference=r.merchant_reference,
+        gateway=r.gateway,
+        profile=r.profile,
+        amount=Money(int(r.amount_minor), r.currency),
+        state=TransactionState(r.state),
+        kind=OperationKind(r.opening_kind) if r.opening_kind else None,
+        card_brand=r.card_brand,
+        card_last4=r.card_last4,
+        customer_name=r.customer_name,
+        sandbox=bool(r.sandbox),
+    )
+
+
+def conditions(query: HistoryQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of `query` (filters and search), for pages, counts and export alike."""
+    where: list[ColumnElement[bool]] = []
+    if query.date_from is not None:
+        where.append(transactions.c.created_at >= _stored_time(query.date_from))
+    if query.date_to is not None:
+        where.append(transactions.c.created_at < _stored_time(query.date_to))
+    if query.profiles:
+        where.append(transactions.c.profile.in_(query.profiles))
+    if query.states:
+        where.append(transactions.c.state.in_([state.value for state in query.states]))
+    if query.kinds:
+        where.append(transactions.c.opening_kind.in_([kind.value for kind in query.kinds]))
+    text = query.search.strip()
+    if text:
+        where.append(or_(*_search_matches(text)))
+    return where
+
+
+def _search_matches(text: str) -> list[ColumnElement[bool]]:
+    lowered = text.lower()
+    matches: list[ColumnElement[bool]] = [
+        func.lower(transactions.c.merchant_reference).startswith(lowered, autoescape=True),
+        func.lower(transactions.c.customer_name).contains(lowered, autoescape=True),
+        func.lower(transactions.c.customer_id).contains(lowered, autoescape=True),
+        exists().where(
+            operations.c.transaction_id == transactions.c.id, operations.c.gateway_reference == text
+        ),
+    ]
+    if len(text) == CARD_LAST4_LENGTH and text.isascii() and text.isdigit():
+        matches.append(transactions.c.card_last4 == text)
+    matches.extend(_amount_matches(text))
+    return matches
+
+
+def _amount_matches(text: str) -> list[ColumnElement[bool]]:
+    """'12.50' matches 12.50 in every two-decimal currency, '1.250' 1.250 OMR, '15000' 15000 CLP, ..."""
+    matches: list[ColumnElement[bool]] = []
+    for digits, currencies in _currencies_by_exponent().items():
+        try:
+            minor = parse_amount(text, currencies[0]).minor
+        except MoneyError:
+            continue
+        if digits == _COMMON_EXPONENT:
+            # Most currencies have two decimals: name the few that do not instead of the many that do.
+            others = [c for d, cs in _currencies_by_exponent().items() if d != digits for c in cs]
+            in_currency: ColumnElement[bool] = transactions.c.currency.notin_(others)
+        else:
+            in_currency = transactions.c.currency.in_(currencies)
+        matches.append(and_(transactions.c.amount_minor == minor, in_currency))
+    return matches
+
+
+_COMMON_EXPONENT = 2
+
+
+@cache
+def _currencies_by_exponent() -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for code in sorted(known_currencies()):
+        grouped.setdefault(exponent(code), []).append(code)
+    return grouped
+
+
+def _stored_time(moment: datetime) -> datetime:
+    # Times are stored in UTC (the repository's rule); a naive value is taken as UTC already.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
