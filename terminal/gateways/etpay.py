@@ -48,7 +48,7 @@ from terminal.gateways.errors import (
     ValidationError,
 )
 from terminal.gateways.etpay_status import CURRENCY, DECLINE_WORDS, decline_code, paid_status, result_of, text
-from terminal.gateways.http import GatewayHttp, HttpReply, origin_of, raise_if_server_error
+from terminal.gateways.http import GatewayHttp, HttpReply, Safety, origin_of, raise_if_server_error
 
 __all__ = [
     "CANCELLED_QUERY",
@@ -357,10 +357,11 @@ class EtpayGateway(Gateway):
         while len(self._sessions) > _SESSION_LIMIT:
             del self._sessions[next(iter(self._sessions))]
 
-    async def _post(self, path: str, fields: Mapping[str, Any]) -> HttpReply:
+    async def _post(self, path: str, fields: Mapping[str, Any], safety: Safety = Safety.MONEY) -> HttpReply:
         """Send one JSON body; the status classes both calls share are judged here."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        reply = await self._http.request("POST", path, content=_wire_body(fields), headers=headers)
+        body = _wire_body(fields)
+        reply = await self._http.request("POST", path, content=body, headers=headers, safety=safety)
         raise_if_server_error(reply)
         if reply.status == 401:
             raise AuthenticationError(
@@ -405,7 +406,7 @@ class EtpayGateway(Gateway):
             "merchant_api_token": self.config.api_token,
             **query,
         }
-        reply = await self._post(STATUS_PATH, body)
+        reply = await self._post(STATUS_PATH, body, Safety.READ)  # a status read moves no money
         try:
             data = json.loads(reply.body)
         except (ValueError, UnicodeDecodeError):

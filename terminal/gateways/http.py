@@ -1,13 +1,14 @@
 """The one HTTP module every adapter speaks through: one verifying httpx client, explicit timeouts,
 failures sorted by whether the request could have taken effect (SECURITY.md 2.2), scrubbed logs.
 
-Nothing here retries. A retry policy (IDEM-4) belongs in :meth:`GatewayHttp.request`, around its
-single call to ``_send_once``, and may only resend what provably never left or what the gateway's
-idempotency covers.
+Retries happen only here, in :meth:`GatewayHttp.request`, as `terminal/gateways/retry.py` decides
+(IDEM-4): a request is sent again only when it provably never left, when the gateway said it did not
+process it, or when repeating it cannot move money twice (a read, or a request the gateway de-duplicates).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,9 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from terminal.domain.scrub import scrub_headers, scrub_text, scrub_value
-from terminal.gateways.errors import GatewayUnavailableError, OutcomeUnknownError
+from terminal.gateways.errors import GatewayError, GatewayUnavailableError, OutcomeUnknownError
+from terminal.gateways.retry import Failure, RetryPolicy, Safety
 
-__all__ = ["DEFAULT_TIMEOUT", "GatewayHttp", "HttpReply", "origin_of", "raise_if_server_error"]
+__all__ = ["DEFAULT_TIMEOUT", "GatewayHttp", "HttpReply", "Safety", "origin_of", "raise_if_server_error"]
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
 USER_AGENT: Final = "MerchantTerminal/0.1"
@@ -30,6 +32,14 @@ _LOG_BODY_LIMIT: Final = 4000
 
 # Failures in which no request byte can have reached the gateway (SECURITY.md 2.2).
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class _PermanentlyUnreachableError(GatewayUnavailableError):
+    """Not sent, and sending again would not help: not an http(s) address, or a certificate refused."""
+
+
+def _permanent(exc: httpx.HTTPError) -> bool:
+    return isinstance(exc, httpx.UnsupportedProtocol) or "certificate" in str(exc).lower()
 
 
 def origin_of(url: str) -> str:
@@ -79,7 +89,7 @@ def raise_if_server_error(reply: HttpReply) -> None:
 
 
 class GatewayHttp:
-    """One gateway's HTTP client: TLS verified, no redirects followed, no retries, scrubbed debug logs."""
+    """One gateway's HTTP client: TLS verified, no redirects, retries by policy, scrubbed debug logs."""
 
     def __init__(
         self,
@@ -90,8 +100,10 @@ class GatewayHttp:
         transport: httpx.AsyncBaseTransport | None = None,
         secrets: Sequence[str] = (),
         display_name: str = "",
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.name = name
+        self.retry = retry if retry is not None else RetryPolicy()
         self.display_name = display_name or name
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout or DEFAULT_TIMEOUT
@@ -113,15 +125,35 @@ class GatewayHttp:
         *,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        safety: Safety = Safety.MONEY,
     ) -> HttpReply:
-        """Send one request and read the whole answer, whatever its status.
+        """Send a request, repeating it as the retry policy allows for its `safety`, and read the answer.
 
         Raises GatewayUnavailableError when nothing can have been sent (refused connection, connect or
         pool timeout) and OutcomeUnknownError when it may have been executed (read/write timeout,
-        reset, protocol error mid-answer). HTTP statuses are the adapter's to judge.
+        reset, protocol error mid-answer). HTTP statuses are the adapter's to judge; a 429 or 5xx still
+        standing after the allowed repeats is returned like any other answer.
         """
-        # Retry policy: none. This single call is the one place a later policy would wrap.
-        return await self._send_once(method, path, content=content, headers=headers)
+        attempt = 1
+        while True:
+            try:
+                reply = await self._send_once(method, path, content=content, headers=headers)
+            except _PermanentlyUnreachableError:
+                raise  # a bad address or an untrusted certificate does not heal in a second
+            except GatewayError as exc:
+                failure = (
+                    Failure.NOT_SENT if isinstance(exc, GatewayUnavailableError) else Failure.ANSWER_LOST
+                )
+                if not self.retry.should_retry(safety, failure, attempt):
+                    raise
+                delay = self.retry.sleep_time(attempt)
+            else:
+                if not self.retry.should_retry(safety, Failure.STATUS, attempt, reply.status):
+                    return reply
+                delay = self.retry.sleep_time(attempt, reply.headers.get("Retry-After"))
+            self.log.info("%s %s: attempt %d failed; sending again in %.2f s", method, path, attempt, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def _send_once(
         self,
@@ -145,7 +177,10 @@ class GatewayHttp:
             response = await self._client.request(method, path, content=content, headers=headers)
         except _NOT_SENT as exc:
             self._log_failure(method, path, started, exc)
-            raise GatewayUnavailableError(self._unreachable_message(exc)) from None
+            message = self._unreachable_message(exc)
+            if _permanent(exc):
+                raise _PermanentlyUnreachableError(message) from None
+            raise GatewayUnavailableError(message) from None
         except httpx.TimeoutException as exc:
             self._log_failure(method, path, started, exc)
             raise OutcomeUnknownError(

@@ -46,7 +46,7 @@ from terminal.gateways.errors import (
     OutcomeUnknownError,
     ValidationError,
 )
-from terminal.gateways.http import GatewayHttp, HttpReply, origin_of, raise_if_server_error
+from terminal.gateways.http import GatewayHttp, HttpReply, Safety, origin_of, raise_if_server_error
 from terminal.gateways.ogopay_card_page import DISPLAY_NAME, card_page_challenge, read_card_page
 
 __all__ = ["CAPABILITIES", "CURRENCY", "OgoPayConfig", "OgoPayGateway", "iso_date", "sign"]
@@ -171,7 +171,9 @@ class OgoPayGateway(Gateway):
     # -- connection -------------------------------------------------------------------------
     async def test_connection(self) -> str:
         """GET /version. OGO has no signed call free of side effects: credentials show at the first charge."""
-        reply = await self._http.request("GET", "/version", headers={"Accept": "application/json"})
+        reply = await self._http.request(
+            "GET", "/version", headers={"Accept": "application/json"}, safety=Safety.READ
+        )
         raise_if_server_error(reply)
         try:
             data = reply.json() if reply.status == 200 else {}

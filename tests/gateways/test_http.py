@@ -177,19 +177,6 @@ def test_every_transport_failure_is_classified(
     assert raised.value.__cause__ is None  # the httpx request (and its body) is not carried along
 
 
-def test_no_automatic_retry(server_url: str) -> None:
-    calls: list[httpx.Request] = []
-
-    class _Counting(_Raising):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            calls.append(request)
-            return await super().handle_async_request(request)
-
-    with pytest.raises(GatewayUnavailableError):
-        send("http://127.0.0.1:9", "/purchase", transport=_Counting(httpx.ConnectError))
-    assert len(calls) == 1
-
-
 # -- replies ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("body", [b"<html>oops</html>", b"[1]", b'"text"', b"", b"\xff\xfe"])
 def test_unreadable_json_is_unknown(body: bytes) -> None:
