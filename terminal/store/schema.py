@@ -127,3 +127,42 @@ operations = Table(
 )
 Index(None, operations.c.state, operations.c.created_at)  # "needs resolution", oldest first
 Index(None, operations.c.gateway_reference)
+
+# Operators and the audit trail (migration 0004). An operator's PIN or password is kept only as
+# a slow salted hash (scrypt); `failed_attempts` and `locked_until` carry the lockout of PCI DSS 8.3.4.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(ID_LENGTH), nullable=False),
+    Column("login", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("credential_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("demo", Boolean, nullable=False),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("login"),
+)
+
+# Append-only and hash-chained: each entry stores the hash of the one before (PCI-12). `seq` is assigned
+# by the repository under the write lock, so the chain order is the commit order.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, nullable=False, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("event", String(48), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("seq"),
+)
+Index(None, audit_log.c.at)
