@@ -21,6 +21,7 @@ from terminal.services.reconciliation import Reconciler, ReconciliationReport
 from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.charge_screen import ChargeScreen
+from terminal.ui.detail_screen import DetailScreen
 from terminal.ui.history_screen import HistoryScreen
 from terminal.ui.main_window import MainWindow
 from terminal.ui.page_driver import click, fill_and_submit
@@ -55,9 +56,20 @@ class Shell:
         self.charge = ChargeScreen(services.payments, services.profiles, listener, self.bridge)
         self.history = HistoryScreen(services.history, self.bridge)
         self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
+        # Transaction detail, opened from History (Enter or double-click); Esc goes back to History.
+        payouts = getattr(services, "payouts", None)  # PayoutService, once app.Services carries one
+        self.detail = DetailScreen(services.history, services.payments, self.bridge, payouts)
+        self.history.transaction_activated.connect(self.open_transaction)
+        self.detail.back_requested.connect(self.window.show_history)
+        self.detail.changed.connect(lambda _tx_id: self.history.refresh())
         self._reconciling = False
         self._timer = QTimer(self.window)
         self._timer.timeout.connect(self.reconcile)
+
+    def open_transaction(self, tx_id: str) -> None:
+        """Show one transaction's detail (from History)."""
+        self.window.show_widget(self.detail)
+        self.detail.show_transaction(tx_id)
 
     def reconcile(self) -> None:
         """Resolve what can be resolved of operations left open (at start-up, then every minute)."""
