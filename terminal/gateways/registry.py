@@ -13,7 +13,7 @@ from typing import Final
 import httpx
 
 from terminal.domain.capabilities import Capabilities
-from terminal.gateways import etpay, ogopay
+from terminal.gateways import etpay, ogopay, ompay
 from terminal.gateways.base import Gateway
 from terminal.gateways.errors import ValidationError
 
@@ -27,16 +27,18 @@ __all__ = [
     "capabilities_of",
 ]
 
-GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay")
+GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay", "ompay")
 
 # Non-secret settings (stored in the settings file) and secrets (OS keyring), by gateway.
 SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "ogopay": ("base_url", "merchant_id"),
     "etpay": ("api_url", "pmt_url", "merchant_code"),
+    "ompay": ("base_url", "merchant_id", "client_id"),
 }
 SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "ogopay": ("secret",),
     "etpay": ("merchant_api_token",),
+    "ompay": ("client_secret",),
 }
 
 FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -47,6 +49,13 @@ FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "merchant_code": "Merchant code",
         "merchant_api_token": "API token",
     },
+    "ompay": {
+        "base_url": "Gateway address",
+        "merchant_id": "Merchant id",
+        "client_id": "Client id",
+        "client_secret": "Client secret",
+        "direct_entry": "Direct card entry (PCI DSS merchants)",
+    },
 }
 
 # The vendor's published addresses, offered as choices for base_url. ETpay has two address fields and
@@ -54,11 +63,13 @@ FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
 PRESET_URLS: Final[Mapping[str, Mapping[str, str]]] = {
     "ogopay": {"test": ogopay.TEST_URL, "live": ogopay.LIVE_URL},
     "etpay": {"api_url": etpay.SANDBOX_API_URL, "pmt_url": etpay.SANDBOX_PMT_URL},
+    "ompay": {"live": ompay.LIVE_URL},
 }
 
 _CAPABILITIES: Final[Mapping[str, Capabilities]] = {
     "ogopay": ogopay.CAPABILITIES,
     "etpay": etpay.CAPABILITIES,
+    "ompay": ompay.CAPABILITIES,
 }
 
 
@@ -112,4 +123,15 @@ def build_gateway(
             live=live,
         )
         return etpay.EtpayGateway(etpay_config, transport=transport, timeout=timeout)
+    if gateway == "ompay":
+        ompay_config = ompay.OmpayConfig(
+            base_url=values["base_url"],
+            merchant_id=values["merchant_id"],
+            client_id=values["client_id"],
+            client_secret=keys["client_secret"],
+            # Off unless an administrator set the profile option (SECURITY ARCH-2).
+            direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
+            live=live,
+        )
+        return ompay.OmpayGateway(ompay_config, transport=transport, timeout=timeout)
     raise KeyError(f"unknown gateway {gateway!r}")  # pragma: no cover - capabilities_of refused it already

@@ -26,10 +26,14 @@ KEYRING_SERVICE = "MerchantTerminal"
 SANDBOX_CREDENTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "ogopay": ({"merchant_id": "sandbox-merchant"}, {"secret": "sandbox-ogo-secret"}),
     "etpay": ({"merchant_code": "sandbox_merchant"}, {"merchant_api_token": "sandbox-api-token"}),
+    "ompay": (
+        {"merchant_id": "sandboxmerchant1", "client_id": "sandboxclientid1"},
+        {"client_secret": "sandboxsecret001"},
+    ),
 }
 
 # Currency each gateway's demo profile charges in.
-SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR", "etpay": "CLP"}
+SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR", "etpay": "CLP", "ompay": "OMR"}
 
 
 class ProfileError(RuntimeError):

@@ -124,6 +124,10 @@ def content_security_policy(page_html: str, form_action_origins: Iterable[str]) 
     if scripts or handlers:
         unsafe_hashes = ["'unsafe-hashes'"] if handlers else []
         directives.append(" ".join(["script-src", *unsafe_hashes, *scripts, *handlers]))
+        if targets:
+            # A page's own script may call only the same origins its forms may post to (OMPay's card page
+            # asks the gateway for a nonce with fetch); without a script there is nothing to call them.
+            directives.append(f"connect-src {' '.join(sorted(set(targets)))}")
     directives += [
         f"form-action {' '.join(sorted(set(targets))) or chr(39) + 'none' + chr(39)}",
         "base-uri 'none'",

@@ -25,7 +25,7 @@ from terminal.domain.operations import OperationKind
 from terminal.gateways.base import CardToken, Challenge, Gateway, HostedEntryRequest
 from terminal.gateways.registry import build_gateway
 from terminal.sim.runner import serve_app
-from tests.gateways import browser_etpay, browser_ogopay
+from tests.gateways import browser_etpay, browser_ogopay, browser_ompay
 
 T = TypeVar("T")
 
@@ -208,7 +208,56 @@ ETPAY = GatewayUnderTest(
     return_url=ETPAY_RETURN_URL,
 )
 
-GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY]
+# -- OMPay ------------------------------------------------------------------------------------------------
+OMPAY_RETURN_URL = "http://127.0.0.1:9/ompay-return"  # never contacted: the test browser reads the fields
+OMPAY_API = "/v1/merchants/sandboxmerchant1"
+
+
+async def _ompay_token(gateway: Gateway, card_number: str, reference: str, customer_id: str) -> CardToken:
+    request = HostedEntryRequest(
+        merchant_reference=reference,
+        customer_id=customer_id,
+        customer_name="Test Customer",
+        amount=Money(1250, "OMR"),
+        return_url=OMPAY_RETURN_URL,
+    )
+    challenge = await gateway.begin_hosted_entry(request)
+    fields = await browser_ompay.enter_card(challenge, card_number)
+    return await gateway.complete_hosted_entry(request, fields, challenge.context)
+
+
+OMPAY = GatewayUnderTest(
+    name="ompay",
+    sim_module="terminal.sim.ompay",
+    currency="OMR",
+    settings={"merchant_id": "sandboxmerchant1", "client_id": "sandboxclientid1"},
+    secrets={"client_secret": "sandboxsecret001"},
+    wrong_secrets={"client_secret": "notthesandboxsec"},
+    obtain_token=_ompay_token,
+    approved_card="4242 4242 4242 4242",
+    decline_cards={
+        DeclineCode.DO_NOT_HONOUR: "4000 0000 0000 0002",
+        DeclineCode.INSUFFICIENT_FUNDS: "4000 0000 0000 9995",
+        DeclineCode.EXPIRED_CARD: "4000 0000 0000 0069",
+    },
+    paths={
+        OperationKind.SALE: f"{OMPAY_API}/payment",
+        OperationKind.AUTHORIZE: f"{OMPAY_API}/payment",
+        OperationKind.CAPTURE: f"{OMPAY_API}/payment/*/capture",
+        OperationKind.VOID: f"{OMPAY_API}/payment/*/void",
+        OperationKind.REFUND: f"{OMPAY_API}/payment/*/refund",
+    },
+    ledger_kinds={
+        OperationKind.SALE: "sale",
+        OperationKind.AUTHORIZE: "auth",
+        OperationKind.CAPTURE: "capture",
+        OperationKind.VOID: "void",
+        OperationKind.REFUND: "refund",
+    },
+    return_url=OMPAY_RETURN_URL,
+)
+
+GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY, OMPAY]
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
