@@ -1,8 +1,12 @@
-"""The Charge form: what the clerk types before the card page opens, checked field by field."""
+"""The Charge form: what the clerk types before the card page opens (or the card itself, on profiles
+with direct entry), checked field by field. Saved cards of the customer are offered where the gateway
+keeps cards; only their brand and last four are shown."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from datetime import date
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,9 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terminal.domain.ledger import Transaction
 from terminal.domain.money import Money, MoneyError, parse_amount
 from terminal.domain.operations import OperationKind
+from terminal.gateways.base import CardDetails
 from terminal.services.profiles import Profile
+from terminal.services.sending import direct_entry_reason
+from terminal.ui.card_form import CardForm
+
+HOSTED, DIRECT, SAVED = "hosted", "direct", "saved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,11 @@ class ChargeInput:
     customer_id: str
     customer_name: str
     description: str
+    # How the card is given: on the gateway's page (hosted), typed here (direct), or a saved card.
+    entry: str = HOSTED
+    card: CardDetails | None = None
+    save_card: bool = False
+    saved_tx_id: str = ""
 
 
 class ChargeForm(QWidget):
@@ -41,6 +56,8 @@ class ChargeForm(QWidget):
 
     submitted = Signal(object)
     link_requested = Signal(object)
+    # (profile id, customer number): the screen looks up the customer's saved cards.
+    customer_entered = Signal(str, str)
 
     def __init__(self, profiles: list[Profile], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +84,20 @@ class ChargeForm(QWidget):
         self.customer_name.setPlaceholderText("Name on the card")
         self.description = QLineEdit()
         self.description.setPlaceholderText("What is being paid for (optional)")
+        self.hosted_entry = QRadioButton("Card pa&ge")
+        self.direct_entry = QRadioButton("&Type the card here")
+        self.saved_entry = QRadioButton("Sa&ved card")
+        self.hosted_entry.setChecked(True)
+        self._entries = QButtonGroup(self)
+        for button in (self.hosted_entry, self.direct_entry, self.saved_entry):
+            self._entries.addButton(button)
+        self.saved = QComboBox()
+        self.saved.setMinimumWidth(220)
+        self.entry_note = QLabel()
+        self.entry_note.setObjectName("hint")
+        self.entry_note.setWordWrap(True)
+        self.card = CardForm()
+        self.card.hide()
         self.enter_card = QPushButton("Enter card  ⏎")
         self.enter_card.setObjectName("primary")
         self.enter_card.setDefault(True)
@@ -98,6 +129,7 @@ class ChargeForm(QWidget):
         )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
+        entry_box = self._entry_box()
         kinds = QHBoxLayout()
         kinds.addWidget(self.sale)
         kinds.addWidget(self.preauth)
@@ -115,6 +147,7 @@ class ChargeForm(QWidget):
             ("C&ustomer number", self.customer_id, "customer_id"),
             ("Customer &name", self.customer_name, "customer_name"),
             ("&Description", self.description, "description"),
+            ("Card entry", entry_box, "entry"),
         ]
         for text, field, name in rows:
             box = QVBoxLayout()
@@ -129,7 +162,12 @@ class ChargeForm(QWidget):
                 label.setBuddy(field)
             elif name == "amount":
                 label.setBuddy(self.amount)
+            elif name == "entry":
+                label.setBuddy(self.hosted_entry)
+                self._entry_label = label
+                box.addWidget(self._error_label("saved_card"))
             form.addRow(label, box)
+        form.addRow("", self.card)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.send_link)
@@ -142,21 +180,64 @@ class ChargeForm(QWidget):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         layout.addStretch(1)
-        self.setTabOrder(self.profile, self.sale)
-        self.setTabOrder(self.sale, self.preauth)
-        self.setTabOrder(self.preauth, self.amount)
-        self.setTabOrder(self.amount, self.reference)
-        self.setTabOrder(self.reference, self.customer_id)
-        self.setTabOrder(self.customer_id, self.customer_name)
-        self.setTabOrder(self.customer_name, self.description)
-        self.setTabOrder(self.description, self.enter_card)
+        self._tab_order()
+
+    def _entry_box(self) -> QVBoxLayout:
+        entries = QHBoxLayout()
+        for widget in (self.hosted_entry, self.direct_entry, self.saved_entry, self.saved):
+            entries.addWidget(widget)
+        entries.addStretch(1)
+        box = QVBoxLayout()
+        box.addLayout(entries)
+        box.addWidget(self.entry_note)
+        return box
+
+    def _tab_order(self) -> None:
+        """The order of a phone call: money first, then who pays, then the card."""
+        card = self.card
+        chain: list[QWidget] = [
+            self.profile,
+            self.sale,
+            self.preauth,
+            self.amount,
+            self.reference,
+            self.customer_id,
+            self.customer_name,
+            self.description,
+            self.hosted_entry,
+            self.direct_entry,
+            self.saved_entry,
+            self.saved,
+            card.number,
+            card.expiry,
+            card.cvc,
+            card.holder,
+            card.save_card,
+            self.enter_card,
+        ]
+        for first, second in itertools.pairwise(chain):
+            self.setTabOrder(first, second)
 
     def _wire(self) -> None:
         self.profile.currentIndexChanged.connect(self._profile_changed)
         self.enter_card.clicked.connect(self.submit)
         self.send_link.clicked.connect(self.request_link)
-        for edit in (self.amount, self.reference, self.customer_id, self.customer_name, self.description):
+        card = self.card
+        for edit in (
+            self.amount,
+            self.reference,
+            self.customer_id,
+            self.customer_name,
+            self.description,
+            card.number,
+            card.expiry,
+            card.cvc,
+            card.holder,
+        ):
             edit.returnPressed.connect(self.submit)
+        self._entries.buttonToggled.connect(lambda _button, _on: self._entry_changed())
+        self.saved.currentIndexChanged.connect(lambda _index: self.show_error("saved_card", ""))
+        self.customer_id.editingFinished.connect(self._customer_entered)
         self.amount.textEdited.connect(lambda _text: self.show_error("amount", ""))
         self.reference.textEdited.connect(lambda _text: self.show_error("reference", ""))
 
@@ -173,32 +254,99 @@ class ChargeForm(QWidget):
             return
         self.currency.setText(profile.currency)
         self.send_link.setVisible(profile.capabilities.payment_link)
-        self.enter_card.setText("Enter card  ⏎" if profile.capabilities.cards else "Open payment page  ⏎")
         reason = profile.capabilities.unavailable_reason(OperationKind.AUTHORIZE, live=profile.live)
         self.preauth.setEnabled(reason is None)
         self.preauth.setToolTip(reason or "Reserve the amount now and capture it later from History.")
         if reason and self.preauth.isChecked():
             self.sale.setChecked(True)
+        caps = profile.capabilities
+        direct_reason = direct_entry_reason(profile) if caps.cards else "no cards"
+        self.direct_entry.setVisible(direct_reason is None)
+        self.hosted_entry.setVisible(caps.hosted_entry or not caps.cards)
+        self.set_saved_cards([])
+        choices = direct_reason is None or caps.saved_cards
+        for widget in (self.hosted_entry, self._entry_label, self.entry_note):
+            widget.setVisible(choices)
+        self.saved_entry.setVisible(caps.saved_cards)
+        if direct_reason is None and not caps.hosted_entry:
+            self.direct_entry.setChecked(True)
+        else:
+            checked = self._entries.checkedButton()
+            if checked is None or checked.isHidden():
+                self._fallback_entry()
+        self._entry_changed()
+        self._customer_entered()
+
+    def _customer_entered(self) -> None:
+        profile = self.current_profile()
+        if profile is not None and profile.capabilities.saved_cards:
+            self.customer_entered.emit(profile.id, self.customer_id.text().strip())
+
+    def set_saved_cards(self, cards: list[Transaction]) -> None:
+        """Offer the customer's saved cards (brand and last four only); none hides the choice."""
+        self.saved.clear()
+        for tx in cards:
+            expiry = f"  exp {tx.card.expiry}" if tx.card.expiry else ""
+            self.saved.addItem(f"{tx.card.masked}{expiry}", tx.id)
+        self.saved_entry.setEnabled(bool(cards))
+        self.saved_entry.setToolTip("" if cards else "This customer has no saved card on this gateway.")
+        if not cards and self.saved_entry.isChecked():
+            self._fallback_entry()
+        self._entry_changed()
+
+    def _fallback_entry(self) -> None:
+        (self.direct_entry if self.hosted_entry.isHidden() else self.hosted_entry).setChecked(True)
+
+    @property
+    def entry(self) -> str:
+        """How the card will be given: HOSTED, DIRECT or SAVED."""
+        if self.direct_entry.isChecked() and self.direct_entry.isVisible():
+            return DIRECT
+        if self.saved_entry.isChecked() and self.saved_entry.isVisible() and self.saved.count():
+            return SAVED
+        return HOSTED
+
+    def _entry_changed(self) -> None:
+        entry = self.entry
+        self.card.setVisible(entry == DIRECT)
+        self.saved.setVisible(entry == SAVED)
+        profile = self.current_profile()
+        cards = profile is None or profile.capabilities.cards
+        hosted_text = "Enter card  ⏎" if cards else "Open payment page  ⏎"
+        self.enter_card.setText(hosted_text if entry == HOSTED else "Charge card  ⏎")
+        self.card.save_card.setVisible(profile is not None and profile.capabilities.saved_cards)
+        notes = {
+            HOSTED: "The card is typed into the gateway's secure page.",
+            DIRECT: "Card typed here (direct entry): checked as you type; cleared after sending.",
+            SAVED: "Charged on the card the gateway keeps for this customer.",
+        }
+        self.entry_note.setText(notes[entry])
 
     @property
     def field_names(self) -> frozenset[str]:
         """Names of the fields that can show an error."""
-        return frozenset(self._errors)
+        return frozenset(self._errors) | self.card.field_names
 
     def show_error(self, name: str, message: str) -> None:
         """Show (or clear, with an empty message) the error under one field; keeps what was typed."""
+        if name in self.card.field_names:
+            self.card.show_error(name, message)
+            return
         label = self._errors[name]
         label.setText(message)
         label.setVisible(bool(message))
 
     def clear_errors(self) -> None:
         """Hide every field error and the form message."""
-        for name in self._errors:
+        for name in self.field_names:
             self.show_error(name, "")
         self.message.clear()
 
     def focus_field(self, name: str) -> None:
         """Put the cursor in the named field."""
+        if name in self.card.field_names:
+            self.card.focus_field(name)
+            return
         widgets: dict[str, QWidget] = {
             "amount": self.amount,
             "reference": self.reference,
@@ -206,6 +354,8 @@ class ChargeForm(QWidget):
             "customer_name": self.customer_name,
             "description": self.description,
             "profile": self.profile,
+            "entry": self.hosted_entry if self.hosted_entry.isVisible() else self.direct_entry,
+            "saved_card": self.saved,
         }
         widgets.get(name, self.amount).setFocus()
 
@@ -223,6 +373,10 @@ class ChargeForm(QWidget):
             self.amount.setFocus()
             return None
         kind = OperationKind.AUTHORIZE if self.preauth.isChecked() else OperationKind.SALE
+        entry = self.entry
+        card = self.card.read(date.today()) if entry == DIRECT else None
+        if entry == DIRECT and card is None:
+            return None
         return ChargeInput(
             profile_id=profile.id,
             kind=kind,
@@ -231,6 +385,10 @@ class ChargeForm(QWidget):
             customer_id=self.customer_id.text().strip(),
             customer_name=self.customer_name.text().strip(),
             description=self.description.text().strip(),
+            entry=entry,
+            card=card,
+            save_card=entry == DIRECT and self.card.save_card.isChecked() and self.card.save_card.isVisible(),
+            saved_tx_id=str(self.saved.currentData() or "") if entry == SAVED else "",
         )
 
     def submit(self) -> None:
@@ -251,5 +409,7 @@ class ChargeForm(QWidget):
         """Empty the form for the next customer (keeps the profile and type)."""
         for edit in (self.amount, self.reference, self.customer_id, self.customer_name, self.description):
             edit.clear()
+        self.card.reset()
+        self.set_saved_cards([])
         self.clear_errors()
         self.amount.setFocus()

@@ -1,4 +1,9 @@
-"""The Charge screen: form → the gateway's card page (and 3-D Secure) in the web view → the result."""
+"""The Charge screen: form → the gateway's card page (and 3-D Secure) in the web view → the result.
+
+On profiles with direct entry the card is typed into the form instead and sent from here; a 3-D
+Secure page then opens in the same web view, returning to the same loopback listener. A saved card
+of the customer is charged without either page unless the gateway asks for 3-D Secure.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,18 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from terminal.domain.operations import OperationState
+from terminal.gateways.base import Challenge
 from terminal.gateways.errors import GatewayError, ValidationError
-from terminal.services.payments import HostedPayment, PaymentInputError, PaymentOutcome, PaymentService
+from terminal.services.payments import (
+    DirectPayment,
+    HostedPayment,
+    PaymentInputError,
+    PaymentOutcome,
+    PaymentService,
+)
 from terminal.services.profiles import ProfileError, ProfileRegistry
 from terminal.ui.async_bridge import AsyncBridge
-from terminal.ui.charge_form import ChargeForm, ChargeInput
+from terminal.ui.charge_form import DIRECT, HOSTED, ChargeForm, ChargeInput
 from terminal.ui.link_panel import LinkPanel
 from terminal.ui.return_listener import PageSlot, ReturnListener
 from terminal.ui.web_view import PaymentWebView
@@ -116,6 +128,7 @@ class ChargeScreen(QWidget):
         self._card_layout.setContentsMargins(0, 0, 0, 0)
         self.view: PaymentWebView | None = None
         self._hosted: HostedPayment | None = None
+        self._direct: DirectPayment | None = None
         self._slot: PageSlot | None = None
         self.link_panel = LinkPanel()
         self.stack = QStackedWidget()
@@ -125,6 +138,7 @@ class ChargeScreen(QWidget):
         layout.addWidget(self.stack)
         self.form.submitted.connect(self._start)
         self.form.link_requested.connect(self._start_link)
+        self.form.customer_entered.connect(self._look_up_saved_cards)
         self.link_panel.closed.connect(self.new_payment)
         self.result.new_payment.clicked.connect(self.new_payment)
         self.result.show_history.clicked.connect(self.history_requested)
@@ -134,6 +148,14 @@ class ChargeScreen(QWidget):
 
     # -- flow -------------------------------------------------------------------------------
     def _start(self, request: ChargeInput) -> None:
+        if request.entry != HOSTED:
+            self.bridge.run(
+                self._charge_card(request),
+                on_error=self._start_failed,
+                controls=[self.form.enter_card],
+                busy_text="Sending the payment to the gateway…",
+            )
+            return
         self.bridge.run(
             self._open_card_page(request),
             on_error=self._start_failed,
@@ -157,7 +179,7 @@ class ChargeScreen(QWidget):
             )
             self._hosted, self._slot = hosted, slot
             try:
-                fields = await self._show_page(hosted, slot, live=profile.live)
+                fields = await self._show_page(hosted.challenge, slot, live=profile.live)
             except BaseException:
                 if self._hosted is hosted:  # not already closed by Esc: record that nothing was charged
                     self._hosted = self._slot = None
@@ -183,18 +205,85 @@ class ChargeScreen(QWidget):
             return
         self._finish(outcome)
 
-    async def _show_page(self, hosted: HostedPayment, slot: PageSlot, *, live: bool) -> dict[str, str]:
+    async def _show_page(self, challenge: Challenge, slot: PageSlot, *, live: bool) -> dict[str, str]:
         # Plain http to loopback only in the sandbox; the terminal's own listener (card page, return) always.
-        view = PaymentWebView(
-            hosted.challenge, allow_loopback_http=not live, local_origin=self.listener.origin
-        )
+        view = PaymentWebView(challenge, allow_loopback_http=not live, local_origin=self.listener.origin)
         view.cancelled.connect(self.cancel_card_entry)
         view.load_failed.connect(self._page_failed)
-        if hosted.challenge.html is not None:
+        if challenge.html is not None:
             # The card page is served by our loopback listener, so it has a real http origin and headers.
-            slot.set_page(hosted.challenge.html, hosted.challenge.allowed_origins)
-        self._show_view(view, slot.entry_url if hosted.challenge.html is not None else None)
+            slot.set_page(challenge.html, challenge.allowed_origins)
+        self._show_view(view, slot.entry_url if challenge.html is not None else None)
         return await slot.wait()
+
+    # -- direct entry and saved cards ----------------------------------------------------------
+    async def _charge_card(self, request: ChargeInput) -> None:
+        profile = self.profiles.get(request.profile_id)
+        slot = self.listener.new_page()
+        try:
+            try:
+                payment = await self._send_card(request, slot.return_url)
+            finally:
+                # The number and CVC are needed for this one request only, whatever its outcome.
+                self.form.card.clear_sensitive()
+            if payment.challenge is None:
+                self._finish(payment.outcome)
+                return
+            self._direct, self._slot = payment, slot
+            try:
+                fields = await self._show_page(payment.challenge, slot, live=profile.live)
+            except Exception:
+                log.exception("The 3-D Secure page of %s could not be used", payment.operation.id)
+                if self._direct is payment:  # not closed by Esc: the gateway holds it; show where it stands
+                    self._direct = self._slot = None
+                    self._close_view()
+                    self._finish(await self.payments.cancel_direct(payment))
+                return
+        finally:
+            self.listener.forget(slot)
+        self._close_view()
+        self._direct = self._slot = None
+        self.stack.setCurrentWidget(self.result)
+        self.result.headline.setText("Charging…")
+        self.result.details.setText("Waiting for the gateway. Do not close the terminal.")
+        self._finish(await self.payments.complete_direct(payment, fields))
+
+    async def _send_card(self, request: ChargeInput, return_url: str) -> DirectPayment:
+        if request.entry == DIRECT:
+            assert request.card is not None  # the form reads a card for direct entry
+            return await self.payments.charge_direct(
+                request.profile_id,
+                request.kind,
+                request.amount,
+                request.card,
+                return_url=return_url,
+                merchant_reference=request.reference,
+                customer_id=request.customer_id,
+                customer_name=request.customer_name,
+                description=request.description,
+                save_card=request.save_card,
+            )
+        return await self.payments.charge_saved(
+            request.profile_id,
+            request.kind,
+            request.amount,
+            request.saved_tx_id,
+            return_url=return_url,
+            merchant_reference=request.reference,
+            description=request.description,
+        )
+
+    def _look_up_saved_cards(self, profile_id: str, customer_id: str) -> None:
+        if not customer_id:
+            self.form.set_saved_cards([])
+            return
+        self.bridge.run(
+            self.payments.saved_cards(profile_id, customer_id),
+            on_done=self.form.set_saved_cards,
+            on_error=lambda exc: log.warning("Saved cards could not be read: %s", exc),
+            busy_text="Looking up the customer's saved cards…",
+            background=True,
+        )
 
     def _start_link(self, request: ChargeInput) -> None:
         self.bridge.run(
@@ -281,7 +370,15 @@ class ChargeScreen(QWidget):
 
     def cancel_card_entry(self) -> None:
         """Esc on the card page: close it; the operation is recorded as not sent."""
-        hosted, slot = self._hosted, self._slot
+        direct, slot = self._direct, self._slot
+        if direct is not None and slot is not None and not slot.done:
+            # 3-D Secure of a payment already at the gateway: the gateway decides, reconciliation reads it.
+            slot.cancel()
+            self._close_view()
+            self._direct = self._slot = None
+            self.bridge.run(self.payments.cancel_direct(direct), on_done=self._finish)
+            return
+        hosted = self._hosted
         if hosted is None or slot is None or slot.done:
             return
         slot.cancel()
@@ -291,7 +388,8 @@ class ChargeScreen(QWidget):
         self.bridge.run(self.payments.cancel_hosted(hosted), on_done=self.completed.emit)
 
     def _finish(self, outcome: PaymentOutcome) -> None:
-        self._hosted = self._slot = None
+        self._hosted = self._direct = None
+        self._slot = None
         self.result.show_outcome(outcome)
         self.stack.setCurrentWidget(self.result)
         self.result.new_payment.setFocus()
