@@ -83,18 +83,20 @@ class ActionDialog(QWidget):
         self.action = Action.CAPTURE
         self._pending: ActionRequest | None = None
         self.title = QLabel()
-        self.title.setObjectName("sectionTitle")
+        self.title.setStyleSheet("font-size: 17px; font-weight: 600;")
         self.explain = QLabel()
         self.explain.setWordWrap(True)
         self.explain.setTextFormat(Qt.TextFormat.PlainText)
         self.amount = QLineEdit()
         self.amount.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.amount.setMaximumWidth(240)
         self.amount_label = QLabel("&Amount")
         self.amount_label.setBuddy(self.amount)
         self.currency = QLabel()
         self.amount_error = _error_label()
         self.reason = QLineEdit()
         self.reason.setMaxLength(200)
+        self.reason.setMaximumWidth(640)
         self.reason.setPlaceholderText("Why (kept with the operation; shown in History)")
         self.reason_label = QLabel("Reas&on")
         self.reason_label.setBuddy(self.reason)
@@ -135,8 +137,9 @@ class ActionDialog(QWidget):
     def _build_form(self) -> QWidget:
         page = QWidget()
         amount_row = QHBoxLayout()
-        amount_row.addWidget(self.amount, 1)
+        amount_row.addWidget(self.amount)
         amount_row.addWidget(self.currency)
+        amount_row.addStretch(1)
         amount_box = QVBoxLayout()
         amount_box.setSpacing(2)
         amount_box.addLayout(amount_row)
@@ -205,7 +208,7 @@ class ActionDialog(QWidget):
             self._prefill(action, tx, caps)
         if action is Action.REVERSE:
             assert plan is not None
-            self.explain.setText(f"{plan.why} The terminal will: {plan.summary.lower()}.")
+            self.explain.setText(f"{plan.why} Reverse will send: {plan.summary}.")
         if not has_amount and not has_reason:
             self.to_confirmation()
             return

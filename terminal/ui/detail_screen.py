@@ -118,6 +118,7 @@ class DetailScreen(QWidget):
         self.amounts = QLabel()
         self.amounts.setObjectName("amountsLine")
         self.amounts.setTextFormat(Qt.TextFormat.PlainText)
+        self.amounts.setWordWrap(True)
         self.attention = QLabel()
         self.attention.setObjectName("formMessage")
         self.attention.setWordWrap(True)
@@ -162,7 +163,7 @@ class DetailScreen(QWidget):
         header = table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((160, 80, 130, 120, 150, 150, 80, 170)):
+        for column, width in enumerate((170, 80, 130, 110, 140, 150, 80, 170)):
             table.setColumnWidth(column, width)
         return table
 
@@ -177,10 +178,12 @@ class DetailScreen(QWidget):
         actions_page = QWidget()
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
-        row = [*self.buttons.values(), self.reprint, self.back]
-        for column, button in enumerate(row):
+        # Money actions on the first row; reprint and back on the second, so 1280 pixels hold them all.
+        for column, button in enumerate(self.buttons.values()):
             grid.addWidget(button, 0, column)
-        grid.setColumnStretch(len(row), 1)
+        grid.addWidget(self.reprint, 1, 0)
+        grid.addWidget(self.back, 1, 1)
+        grid.setColumnStretch(len(self.buttons), 1)
         actions = QVBoxLayout(actions_page)
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addLayout(grid)
@@ -310,15 +313,14 @@ class DetailScreen(QWidget):
 
     def _button_text(self, action: Action, tx: Transaction) -> str:
         base = self.buttons[action].text().split("  ")[0]
-        if action is Action.CAPTURE and tx.capturable.minor:
+        if not self.buttons[action].isEnabled():
+            return base
+        if action is Action.CAPTURE:
             return f"{base}  up to {tx.capturable}"
-        if action is Action.REFUND and tx.refundable.minor:
+        if action is Action.REFUND:
             return f"{base}  up to {tx.refundable}"
         if action is Action.REVERSE and self._caps is not None:
-            try:
-                return f"{base}  ({plan_reversal(tx, self._caps, live=self._live).summary.lower()})"
-            except RuleViolation:
-                return base
+            return f"{base}  = {plan_reversal(tx, self._caps, live=self._live).summary}"
         return base
 
     def _focus_first_action(self) -> None:
