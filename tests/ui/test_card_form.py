@@ -1,4 +1,4 @@
-"""pytest-qt: the direct-entry card form typed from the keyboard: checks as you type, masking, no clipboard."""
+"""pytest-qt: the direct-entry card form typed from the keyboard: checks, masking, no clipboard."""
 
 from __future__ import annotations
 
