@@ -151,7 +151,8 @@ def result_of(
     if state in _DECLINED_STATES:
         return GatewayResult(outcome=Outcome.DECLINED, decline_code=decline_code(code), **common)
     if state == "pending":
-        return GatewayResult(outcome=Outcome.PENDING, **common)
+        # 3-D Secure: the vault id is kept for complete_challenge, which returns it only once approved.
+        return GatewayResult(outcome=Outcome.PENDING, token=vault_id if keep_card else "", **common)
     return GatewayResult(outcome=Outcome.UNKNOWN, **common)
 
 
