@@ -1,26 +1,46 @@
-"""A paged table model over the history: it fetches the next page as the view scrolls."""
+"""A paged table model over the history: it fetches the next page as the view scrolls.
+
+Pages are keyset pages of a `HistoryQuery` (search, filters, sort): the model asks for "the next
+PAGE_SIZE rows after the last one I have", so the millionth row costs what the first does. Sorting is
+the server's (clicking a header reloads with a new sort key); the model never sorts in memory. The
+match count is capped (COUNT_CAP) and arrives after the first page, so typing never waits on it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from terminal.services.profiles import gateway_display_name
+from terminal.store.queries import HistoryQuery, SortKey
 from terminal.store.transactions import TransactionRow
 from terminal.ui.async_bridge import AsyncBridge
 
 PAGE_SIZE = 200
+COUNT_CAP = 10_000
 COLUMNS = ("Date", "Reference", "Gateway", "Type", "Amount", "State", "Card", "Customer")
+SORT_KEYS = (
+    SortKey.DATE,
+    SortKey.REFERENCE,
+    SortKey.GATEWAY,
+    SortKey.KIND,
+    SortKey.AMOUNT,
+    SortKey.STATE,
+    SortKey.CARD,
+    SortKey.CUSTOMER,
+)
 AMOUNT_COLUMN = 4
 
 Index = QModelIndex | QPersistentModelIndex
-PageLoader = Callable[[int, int, str], Coroutine[Any, Any, list[TransactionRow]]]
-CountLoader = Callable[[str], Coroutine[Any, Any, int]]
+RowsLoader = Callable[[HistoryQuery, TransactionRow | None, int], Coroutine[Any, Any, list[TransactionRow]]]
+CountLoader = Callable[[HistoryQuery, int], Coroutine[Any, Any, int]]
 
 
-def _cell(row: TransactionRow, column: int) -> str:
+def cell_text(row: TransactionRow, column: int) -> str:
+    """What History shows in `column` of `row`: masked card (brand and last four), local time."""
     if column == 0:
         return row.created_at.astimezone().strftime("%d %b %Y %H:%M")
     if column == 1:
@@ -39,21 +59,30 @@ def _cell(row: TransactionRow, column: int) -> str:
     return row.customer_name
 
 
+def count_text(total: int) -> str:
+    """'1 transaction', '250 transactions', '10,000+ transactions'."""
+    if total > COUNT_CAP:
+        return f"{COUNT_CAP:,}+ transactions"
+    return f"{total:,} transaction{'s' if total != 1 else ''}"
+
+
 class HistoryModel(QAbstractTableModel):
-    """Rows newest first; `canFetchMore`/`fetchMore` load pages through the async bridge."""
+    """Rows of the current query; `canFetchMore`/`fetchMore` load the next page through the async bridge."""
 
-    loaded = Signal(int)
+    loaded = Signal(int)  # rows in the first page of a reload
+    counted = Signal(int)  # matching rows, at most COUNT_CAP + 1
 
-    def __init__(self, load_page: PageLoader, load_count: CountLoader, bridge: AsyncBridge) -> None:
+    def __init__(self, load_rows: RowsLoader, count_upto: CountLoader, bridge: AsyncBridge) -> None:
         super().__init__()
-        self._load_page = load_page
-        self._load_count = load_count
+        self._load_rows = load_rows
+        self._count_upto = count_upto
         self._bridge = bridge
         self._rows: list[TransactionRow] = []
-        self._total = 0
-        self._search = ""
+        self._query = HistoryQuery()
+        self._exhausted = True
         self._fetching = False
         self._generation = 0
+        self._total = 0
 
     # -- Qt model API -----------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -66,8 +95,8 @@ class HistoryModel(QAbstractTableModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _cell(row, index.column())
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return cell_text(row, index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == AMOUNT_COLUMN:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
@@ -82,18 +111,29 @@ class HistoryModel(QAbstractTableModel):
         return None
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._fetching and len(self._rows) < self._total
+        return not parent.isValid() and not self._fetching and not self._exhausted
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._fetching:
+        if parent.isValid() or self._fetching or self._exhausted:
             return
         self._fetching = True
         generation = self._generation
+        last = self._rows[-1] if self._rows else None
         self._bridge.run(
-            self._load_page(len(self._rows), PAGE_SIZE, self._search),
+            self._load_rows(self._query, last, PAGE_SIZE),
             on_done=lambda rows: self._append(generation, rows),
             on_error=lambda _exc: self._stop_fetching(),
+            background=True,
         )
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort on the server by `column` (a header click): reload from the first row in the new order."""
+        if not 0 <= column < len(SORT_KEYS):
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        query = replace(self._query, sort=SORT_KEYS[column], descending=descending)
+        if query != self._query:
+            self._bridge.run(self.reload(query), background=True)
 
     # -- loading ----------------------------------------------------------------------------
     def row_at(self, row: int) -> TransactionRow | None:
@@ -101,29 +141,47 @@ class HistoryModel(QAbstractTableModel):
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     @property
+    def query(self) -> HistoryQuery:
+        """The search, filters and order shown."""
+        return self._query
+
+    @property
     def total(self) -> int:
-        """How many transactions match the current search."""
+        """How many transactions match (capped at COUNT_CAP + 1), once counted."""
         return self._total
 
-    async def reload(self, search: str = "") -> None:
-        """Start again from the newest rows for `search`."""
+    @property
+    def exhausted(self) -> bool:
+        """Every matching row is loaded."""
+        return self._exhausted
+
+    async def reload(self, query: HistoryQuery | None = None) -> None:
+        """Start again from the first row of `query` (the current query when None)."""
+        query = self._query if query is None else query
         self._generation += 1
         generation = self._generation
-        total = await self._load_count(search)
-        rows = await self._load_page(0, PAGE_SIZE, search)
+        rows = await self._load_rows(query, None, PAGE_SIZE)
         if generation != self._generation:
             return
         self.beginResetModel()
-        self._search, self._total, self._rows, self._fetching = search, total, rows, False
+        self._query, self._rows, self._fetching = query, rows, False
+        self._exhausted = len(rows) < PAGE_SIZE
         self.endResetModel()
-        self.loaded.emit(total)
+        self.loaded.emit(len(rows))
+        total = len(rows) if self._exhausted else await self._count_upto(query, COUNT_CAP)
+        if generation == self._generation:
+            self._total = total
+            self.counted.emit(total)
 
     def _stop_fetching(self) -> None:
         self._fetching = False
 
     def _append(self, generation: int, rows: list[TransactionRow]) -> None:
         self._fetching = False
-        if generation != self._generation or not rows:
+        if generation != self._generation:
+            return
+        self._exhausted = len(rows) < PAGE_SIZE
+        if not rows:
             return
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
