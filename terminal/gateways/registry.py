@@ -13,7 +13,7 @@ from typing import Final
 import httpx
 
 from terminal.domain.capabilities import Capabilities
-from terminal.gateways import etpay, ogopay, ompay
+from terminal.gateways import etpay, ogopay, ompay, paymentz
 from terminal.gateways.base import Gateway
 from terminal.gateways.errors import ValidationError
 
@@ -27,18 +27,20 @@ __all__ = [
     "capabilities_of",
 ]
 
-GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay", "ompay")
+GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay", "ompay", "paymentz")
 
 # Non-secret settings (stored in the settings file) and secrets (OS keyring), by gateway.
 SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "ogopay": ("base_url", "merchant_id"),
     "etpay": ("api_url", "pmt_url", "merchant_code"),
     "ompay": ("base_url", "merchant_id", "client_id"),
+    "paymentz": ("host", "member_id", "partner_id", "username", "terminal_id"),
 }
 SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "ogopay": ("secret",),
     "etpay": ("merchant_api_token",),
     "ompay": ("client_secret",),
+    "paymentz": ("secure_key",),
 }
 
 FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -56,6 +58,15 @@ FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "client_secret": "Client secret",
         "direct_entry": "Direct card entry (PCI DSS merchants)",
     },
+    "paymentz": {
+        "host": "Host (your provider's brand)",
+        "member_id": "Member id",
+        "partner_id": "Partner id",
+        "username": "Username",
+        "terminal_id": "Terminal id",
+        "secure_key": "Secure key",
+        "direct_entry": "Direct card entry (PCI DSS merchants)",
+    },
 }
 
 # The vendor's published addresses, offered as choices for base_url. ETpay has two address fields and
@@ -64,12 +75,14 @@ PRESET_URLS: Final[Mapping[str, Mapping[str, str]]] = {
     "ogopay": {"test": ogopay.TEST_URL, "live": ogopay.LIVE_URL},
     "etpay": {"api_url": etpay.SANDBOX_API_URL, "pmt_url": etpay.SANDBOX_PMT_URL},
     "ompay": {"live": ompay.LIVE_URL},
+    "paymentz": {"test": paymentz.TEST_HOST},
 }
 
 _CAPABILITIES: Final[Mapping[str, Capabilities]] = {
     "ogopay": ogopay.CAPABILITIES,
     "etpay": etpay.CAPABILITIES,
     "ompay": ompay.CAPABILITIES,
+    "paymentz": paymentz.CAPABILITIES,
 }
 
 
@@ -104,6 +117,9 @@ def build_gateway(
         # The sandbox profile names one simulator address, serving both the API and the payment page.
         for name in ("api_url", "pmt_url"):
             values[name] = values[name] or settings.get("base_url", "").strip()
+    if gateway == "paymentz":
+        # The sandbox profile names its simulator as base_url; a live profile names its brand's host.
+        values["host"] = values["host"] or settings.get("base_url", "").strip()
     # Secrets are used exactly as given: OGO's key is the text itself, never trimmed or decoded.
     keys = {name: secrets.get(name, "") for name in SECRET_FIELDS[gateway]}
     for name, value in (*values.items(), *keys.items()):
@@ -134,4 +150,17 @@ def build_gateway(
             live=live,
         )
         return ompay.OmpayGateway(ompay_config, transport=transport, timeout=timeout)
+    if gateway == "paymentz":
+        paymentz_config = paymentz.PaymentzConfig(
+            host=values["host"],
+            member_id=values["member_id"],
+            partner_id=values["partner_id"],
+            username=values["username"],
+            terminal_id=values["terminal_id"],
+            secure_key=keys["secure_key"],
+            # Off unless an administrator set the profile option (SECURITY ARCH-2).
+            direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
+            live=live,
+        )
+        return paymentz.PaymentzGateway(paymentz_config, transport=transport, timeout=timeout)
     raise KeyError(f"unknown gateway {gateway!r}")  # pragma: no cover - capabilities_of refused it already

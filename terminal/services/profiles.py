@@ -30,10 +30,14 @@ SANDBOX_CREDENTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"merchant_id": "sandboxmerchant1", "client_id": "sandboxclientid1"},
         {"client_secret": "sandboxsecret001"},
     ),
+    "paymentz": (
+        {"member_id": "10001", "partner_id": "1", "username": "sandbox", "terminal_id": "1"},
+        {"secure_key": "sandbox-secure-key"},
+    ),
 }
 
 # Currency each gateway's demo profile charges in.
-SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR", "etpay": "CLP", "ompay": "OMR"}
+SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR", "etpay": "CLP", "ompay": "OMR", "paymentz": "EUR"}
 
 
 class ProfileError(RuntimeError):

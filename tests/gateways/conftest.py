@@ -25,7 +25,7 @@ from terminal.domain.operations import OperationKind
 from terminal.gateways.base import CardToken, Challenge, Gateway, HostedEntryRequest
 from terminal.gateways.registry import build_gateway
 from terminal.sim.runner import serve_app
-from tests.gateways import browser_etpay, browser_ogopay, browser_ompay
+from tests.gateways import browser_etpay, browser_ogopay, browser_ompay, browser_paymentz
 
 T = TypeVar("T")
 
@@ -257,7 +257,46 @@ OMPAY = GatewayUnderTest(
     return_url=OMPAY_RETURN_URL,
 )
 
-GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY, OMPAY]
+# -- Paymentz ---------------------------------------------------------------------------------------------
+# Tokens are card registrations (direct entry on for the harness); the hosted checkout has its own tests.
+PZ_API = "/transactionServices/REST/v1"
+PAYMENTZ = GatewayUnderTest(
+    name="paymentz",
+    sim_module="terminal.sim.paymentz",
+    currency="EUR",
+    settings={
+        "member_id": "10001",
+        "partner_id": "1",
+        "username": "sandbox",
+        "terminal_id": "1",
+        "direct_entry": "on",
+    },
+    secrets={"secure_key": "sandbox-secure-key"},
+    wrong_secrets={"secure_key": "not-the-sandbox-key"},
+    obtain_token=browser_paymentz.register,
+    approved_card="4242 4242 4242 4242",
+    decline_cards={
+        DeclineCode.DO_NOT_HONOUR: "4000 0000 0000 0002",
+        DeclineCode.INSUFFICIENT_FUNDS: "4000 0000 0000 9995",
+        DeclineCode.EXPIRED_CARD: "4000 0000 0000 0069",
+    },
+    paths={
+        OperationKind.SALE: PZ_API + "/paywithtoken/*",
+        OperationKind.AUTHORIZE: PZ_API + "/paywithtoken/*",
+        OperationKind.CAPTURE: PZ_API + "/payments/*",
+        OperationKind.VOID: PZ_API + "/payments/*",
+        OperationKind.REFUND: PZ_API + "/payments/*",
+    },
+    ledger_kinds={
+        OperationKind.SALE: "DB",
+        OperationKind.AUTHORIZE: "PA",
+        OperationKind.CAPTURE: "CP",
+        OperationKind.VOID: "RV",
+        OperationKind.REFUND: "RF",
+    },
+)
+
+GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY, OMPAY, PAYMENTZ]
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
