@@ -13,7 +13,7 @@ from typing import Final
 import httpx
 
 from terminal.domain.capabilities import Capabilities
-from terminal.gateways import etpay, ogopay, ompay, paymentz
+from terminal.gateways import connect, etpay, ogopay, ompay, paymentz
 from terminal.gateways.base import Gateway
 from terminal.gateways.errors import ValidationError
 
@@ -27,7 +27,7 @@ __all__ = [
     "capabilities_of",
 ]
 
-GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay", "ompay", "paymentz")
+GATEWAYS: Final[tuple[str, ...]] = ("ogopay", "etpay", "ompay", "paymentz", "connect")
 
 # Non-secret settings (stored in the settings file) and secrets (OS keyring), by gateway.
 SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -35,12 +35,14 @@ SETTINGS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "etpay": ("api_url", "pmt_url", "merchant_code"),
     "ompay": ("base_url", "merchant_id", "client_id"),
     "paymentz": ("host", "member_id", "partner_id", "username", "terminal_id"),
+    "connect": ("endpoint", "merchant_id", "api_key_id", "platform_style", "webhook_key_id"),
 }
 SECRET_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "ogopay": ("secret",),
     "etpay": ("merchant_api_token",),
     "ompay": ("client_secret",),
     "paymentz": ("secure_key",),
+    "connect": ("secret_api_key", "webhook_secret"),
 }
 
 FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -67,6 +69,16 @@ FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "secure_key": "Secure key",
         "direct_entry": "Direct card entry (PCI DSS merchants)",
     },
+    "connect": {
+        "endpoint": "API endpoint",
+        "merchant_id": "Merchant id",
+        "api_key_id": "API key id",
+        "secret_api_key": "Secret API key",
+        "platform_style": "Platform (globalcollect or ogone)",
+        "direct_entry": "Direct card entry (PCI DSS merchants)",
+        "webhook_key_id": "Webhook key id",
+        "webhook_secret": "Webhook secret key",
+    },
 }
 
 # The vendor's published addresses, offered as choices for base_url. ETpay has two address fields and
@@ -76,6 +88,7 @@ PRESET_URLS: Final[Mapping[str, Mapping[str, str]]] = {
     "etpay": {"api_url": etpay.SANDBOX_API_URL, "pmt_url": etpay.SANDBOX_PMT_URL},
     "ompay": {"live": ompay.LIVE_URL},
     "paymentz": {"test": paymentz.TEST_HOST},
+    "connect": connect.ENDPOINTS,
 }
 
 _CAPABILITIES: Final[Mapping[str, Capabilities]] = {
@@ -83,6 +96,13 @@ _CAPABILITIES: Final[Mapping[str, Capabilities]] = {
     "etpay": etpay.CAPABILITIES,
     "ompay": ompay.CAPABILITIES,
     "paymentz": paymentz.CAPABILITIES,
+    "connect": connect.CAPABILITIES,
+}
+
+
+# Settings a profile may leave empty (their defaults apply), by gateway.
+_OPTIONAL_FIELDS: Final[Mapping[str, frozenset[str]]] = {
+    "connect": frozenset({"platform_style", "webhook_key_id", "webhook_secret"}),
 }
 
 
@@ -120,10 +140,12 @@ def build_gateway(
     if gateway == "paymentz":
         # The sandbox profile names its simulator as base_url; a live profile names its brand's host.
         values["host"] = values["host"] or settings.get("base_url", "").strip()
+    if gateway == "connect":
+        values["endpoint"] = values["endpoint"] or settings.get("base_url", "").strip()
     # Secrets are used exactly as given: OGO's key is the text itself, never trimmed or decoded.
     keys = {name: secrets.get(name, "") for name in SECRET_FIELDS[gateway]}
     for name, value in (*values.items(), *keys.items()):
-        if not value:
+        if not value and name not in _OPTIONAL_FIELDS.get(gateway, frozenset()):
             raise _missing(gateway, name)
     if gateway == "ogopay":
         config = ogopay.OgoPayConfig(
@@ -163,4 +185,18 @@ def build_gateway(
             live=live,
         )
         return paymentz.PaymentzGateway(paymentz_config, transport=transport, timeout=timeout)
+    if gateway == "connect":
+        connect_config = connect.ConnectConfig(
+            endpoint=values["endpoint"],
+            merchant_id=values["merchant_id"],
+            api_key_id=values["api_key_id"],
+            secret_api_key=keys["secret_api_key"],
+            platform_style=values["platform_style"].lower() or connect.GLOBALCOLLECT,
+            # Off unless an administrator set the profile option (SECURITY ARCH-2).
+            direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
+            webhook_key_id=values["webhook_key_id"],
+            webhook_secret=keys["webhook_secret"],
+            live=live,
+        )
+        return connect.ConnectGateway(connect_config, transport=transport, timeout=timeout)
     raise KeyError(f"unknown gateway {gateway!r}")  # pragma: no cover - capabilities_of refused it already

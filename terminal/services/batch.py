@@ -97,14 +97,14 @@ class BatchCapture:
         return ready
 
     def cancel(self) -> None:
-        """Start no more captures; those in flight finish and are recorded."""
+        """Start no more captures (in this run, or the next one if none is running); those in flight
+        finish and are recorded."""
         self._cancelled = True
 
     async def run(
         self, tx_ids: Sequence[str], progress: Callable[[BatchProgress], None] | None = None
     ) -> BatchSummary:
         """Capture what each transaction still has capturable; each one once."""
-        self._cancelled = False
         summary = BatchSummary()
         wanted = list(dict.fromkeys(tx_ids))  # the same transaction twice is still one capture
         queue = iter(wanted)
@@ -122,7 +122,11 @@ class BatchCapture:
                 if progress is not None:
                     progress(BatchProgress(done, len(wanted), tx_id, outcome, reason))
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(wanted)))))
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(wanted)))))
+        finally:
+            # A cancel given before the run started still applies to it; the next run starts afresh.
+            self._cancelled = False
         return summary
 
     async def _capture(self, tx_id: str) -> tuple[PaymentOutcome | None, str]:

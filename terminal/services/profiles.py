@@ -34,10 +34,20 @@ SANDBOX_CREDENTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"member_id": "10001", "partner_id": "1", "username": "sandbox", "terminal_id": "1"},
         {"secure_key": "sandbox-secure-key"},
     ),
+    "connect": (
+        {"merchant_id": "1234", "api_key_id": "sandboxkeyid0001", "webhook_key_id": "sandbox-webhook-key"},
+        {"secret_api_key": "sandbox-connect-secret", "webhook_secret": "sandbox-webhook-secret"},
+    ),
 }
 
 # Currency each gateway's demo profile charges in.
-SANDBOX_CURRENCY: dict[str, str] = {"ogopay": "LKR", "etpay": "CLP", "ompay": "OMR", "paymentz": "EUR"}
+SANDBOX_CURRENCY: dict[str, str] = {
+    "ogopay": "LKR",
+    "etpay": "CLP",
+    "ompay": "OMR",
+    "paymentz": "EUR",
+    "connect": "EUR",
+}
 
 
 class ProfileError(RuntimeError):

@@ -12,6 +12,7 @@ from typing import Protocol
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from terminal.services.batch import BatchCapture
 from terminal.services.history import HistoryService
 from terminal.services.payments import PaymentService
 from terminal.services.profiles import ProfileRegistry
@@ -22,8 +23,9 @@ from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.charge_screen import ChargeScreen
 from terminal.ui.detail_screen import DetailScreen
+from terminal.ui.end_of_day import EndOfDayScreen
 from terminal.ui.history_screen import HistoryScreen
-from terminal.ui.main_window import MainWindow
+from terminal.ui.main_window import MainWindow, Screen
 from terminal.ui.page_driver import click, fill_and_submit
 from terminal.ui.return_listener import ReturnListener
 
@@ -62,6 +64,10 @@ class Shell:
         self.history.transaction_activated.connect(self.open_transaction)
         self.detail.back_requested.connect(self.window.show_history)
         self.detail.changed.connect(lambda _tx_id: self.history.refresh())
+        # End of day (F7): open pre-authorisations captured in one batch.
+        self.end_of_day = EndOfDayScreen(BatchCapture(services.payments), self.bridge)
+        self.end_of_day.finished.connect(lambda _summary: self.history.refresh())
+        self.window.add_screen(Screen("&End of day", "F7", self.end_of_day, self.end_of_day.refresh))
         self._reconciling = False
         self._timer = QTimer(self.window)
         self._timer.timeout.connect(self.reconcile)

@@ -296,7 +296,46 @@ PAYMENTZ = GatewayUnderTest(
     },
 )
 
-GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY, OMPAY, PAYMENTZ]
+# -- Worldline Connect -----------------------------------------------------------------------------------
+async def _connect_token(gateway: Gateway, card_number: str, reference: str, customer_id: str) -> CardToken:
+    """Connect keeps a typed card with POST /tokens (direct entry, switched on for this test profile)."""
+    from terminal.gateways.base import CardDetails
+
+    card = CardDetails(card_number.replace(" ", ""), 12, time.gmtime().tm_year + 3, "123", "Test Customer")
+    return await gateway.create_token(card, customer_id)
+
+
+CONNECT = GatewayUnderTest(
+    name="connect",
+    sim_module="terminal.sim.connect",
+    currency="EUR",
+    settings={"merchant_id": "1234", "api_key_id": "sandboxkeyid0001", "direct_entry": "on"},
+    secrets={"secret_api_key": "sandbox-connect-secret"},
+    wrong_secrets={"secret_api_key": "not-the-sandbox-secret"},
+    obtain_token=_connect_token,
+    approved_card="4242 4242 4242 4242",
+    decline_cards={
+        DeclineCode.DO_NOT_HONOUR: "4000 0000 0000 0002",
+        DeclineCode.INSUFFICIENT_FUNDS: "4000 0000 0000 9995",
+        DeclineCode.EXPIRED_CARD: "4000 0000 0000 0069",
+    },
+    paths={
+        OperationKind.SALE: "/v1/1234/payments",
+        OperationKind.AUTHORIZE: "/v1/1234/payments",
+        OperationKind.CAPTURE: "/v1/1234/payments/*/approve",
+        OperationKind.VOID: "/v1/1234/payments/*/cancel",
+        OperationKind.REFUND: "/v1/1234/payments/*/refund",
+    },
+    ledger_kinds={
+        OperationKind.SALE: "sale",
+        OperationKind.AUTHORIZE: "authorization",
+        OperationKind.CAPTURE: "approve",
+        OperationKind.VOID: "cancel",
+        OperationKind.REFUND: "refund",
+    },
+)
+
+GATEWAYS_UNDER_TEST: list[GatewayUnderTest] = [OGOPAY, ETPAY, OMPAY, PAYMENTZ, CONNECT]
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
