@@ -75,7 +75,12 @@ def run(qloop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any
 
 async def js(view: PaymentWebView, script: str) -> Any:
     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    view.run_js(script, lambda value: future.done() or future.set_result(value))
+
+    def done(value: Any) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    view.run_js(script, done)
     return await asyncio.wait_for(future, WAIT_S)
 
 
