@@ -68,7 +68,9 @@ class Services:
     async def aclose(self) -> None:
         """Close connections, the journal's worker, the database and the simulators, in that order."""
         await self.profiles.aclose()
+        self.history.close()
         self.journal.close()
+        self.security.close()
         self.database.close()
         if self.sims is not None:
             self.sims.stop()

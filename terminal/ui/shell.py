@@ -13,20 +13,23 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from terminal.services.batch import BatchCapture
-from terminal.services.history import HistoryService
+from terminal.services.history import HistoryService, ManualResolution, NeedsAttention
 from terminal.services.payments import PaymentService
 from terminal.services.profiles import ProfileRegistry
+from terminal.services.receipts import ReceiptCopy, ReceiptSettings, build_receipt
 from terminal.services.reconciliation import Reconciler, ReconciliationReport
 
 # QtWebEngine must be loaded before the QApplication exists.
 from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.ui.async_bridge import AsyncBridge
+from terminal.ui.attention_screen import AttentionScreen
 from terminal.ui.charge_screen import ChargeScreen
 from terminal.ui.detail_screen import DetailScreen
 from terminal.ui.end_of_day import EndOfDayScreen
 from terminal.ui.history_screen import HistoryScreen
 from terminal.ui.main_window import MainWindow, Screen
 from terminal.ui.page_driver import click, fill_and_submit
+from terminal.ui.receipt_view import ReceiptView
 from terminal.ui.return_listener import ReturnListener
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,8 @@ class Shell:
         self.listener = listener
         self.bridge = AsyncBridge()
         self.charge = ChargeScreen(services.payments, services.profiles, listener, self.bridge)
-        self.history = HistoryScreen(services.history, self.bridge)
+        profile_choices = [(profile.id, profile.label) for profile in services.profiles.all()]
+        self.history = HistoryScreen(services.history, self.bridge, profiles=profile_choices)
         self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
         # Transaction detail, opened from History (Enter or double-click); Esc goes back to History.
         payouts = getattr(services, "payouts", None)  # PayoutService, once app.Services carries one
@@ -68,9 +72,84 @@ class Shell:
         self.end_of_day = EndOfDayScreen(BatchCapture(services.payments), self.bridge)
         self.end_of_day.finished.connect(lambda _summary: self.history.refresh())
         self.window.add_screen(Screen("&End of day", "F7", self.end_of_day, self.end_of_day.refresh))
+        self._attention_setup()
         self._reconciling = False
         self._timer = QTimer(self.window)
         self._timer.timeout.connect(self.reconcile)
+
+    def _attention_setup(self) -> None:
+        """Needs attention (F4) with its count in the navigation; receipts from History and the detail."""
+        services = self.services
+        security = getattr(services, "security", None)
+        self.attention = NeedsAttention(
+            services.history.journal,
+            services.profiles,
+            services.reconciler.check,
+            operator=lambda: (security.audit.operator() if security else "") or services.payments.operator,
+            on_manual_resolution=self._audit_resolution if security is not None else None,
+            active=lambda: services.payments.active,
+        )
+        self.attention_screen = AttentionScreen(self.attention, self.bridge)
+        self.window.add_screen(
+            Screen("&Needs attention", "F4", self.attention_screen, self.attention_screen.refresh)
+        )
+        self.attention_screen.count_changed.connect(self._show_attention_count)
+        self.attention_screen.resolved.connect(lambda _op_id: self.history.refresh())
+        self.history.receipt_requested.connect(self.open_receipt)
+        receipt_requested = getattr(self.detail, "receipt_requested", None)
+        if receipt_requested is not None:
+            receipt_requested.connect(self.open_receipt)
+        self.receipt_view: ReceiptView | None = None
+
+    def _show_attention_count(self, count: int) -> None:
+        for row, entry in enumerate(self.window.entries):
+            if entry.widget is self.attention_screen:
+                item = self.window.nav.item(row)
+                if item is not None:
+                    item.setText(f"Needs attention{f' ({count})' if count else ''}   {entry.key}")
+
+    async def _audit_resolution(self, resolution: ManualResolution) -> None:
+        security = getattr(self.services, "security", None)
+        if security is None:
+            return
+        await security.audit.arecord(
+            "operation.resolved_by_hand",
+            target=resolution.transaction.id,
+            operator=resolution.operator,
+            operation=resolution.operation.id,
+            kind=resolution.operation.kind.value,
+            amount=str(resolution.operation.amount),
+            gateway=resolution.transaction.gateway,
+            outcome=resolution.state.value,
+            note=resolution.note,
+        )
+
+    def receipt_settings(self) -> ReceiptSettings:
+        """The merchant's name and header lines from Settings (the receipt header), else the defaults."""
+        security = getattr(self.services, "security", None)
+        try:
+            header = security.settings.preferences().receipt_header if security is not None else ""
+        except Exception:  # an unreadable preference never stops a receipt: print the default header
+            log.warning("Receipt header unreadable; printing the default", exc_info=True)
+            header = ""
+        lines = [line.strip() for line in header.splitlines() if line.strip()]
+        if not lines:
+            return ReceiptSettings()
+        return ReceiptSettings(merchant_name=lines[0], header_lines=tuple(lines[1:]))
+
+    def open_receipt(self, tx_id: str) -> None:
+        """Preview a transaction's receipt (merchant and customer copy), to print or save as PDF."""
+
+        def show(tx: object) -> None:
+            from terminal.domain.ledger import Transaction
+
+            assert isinstance(tx, Transaction)
+            settings = self.receipt_settings()
+            copies = {copy: build_receipt(tx, None, copy, settings) for copy in ReceiptCopy}
+            self.receipt_view = ReceiptView(copies, self.window)
+            self.receipt_view.open()
+
+        self.bridge.run(self.services.history.transaction(tx_id), on_done=show)
 
     def open_transaction(self, tx_id: str) -> None:
         """Show one transaction's detail (from History)."""
@@ -88,6 +167,7 @@ class Shell:
             if report.resolved or report.needs_attention:
                 self.window.statusBar().showMessage(report.summary, 15000)
                 self.history.refresh()
+            self.attention_screen.refresh()
 
         self.bridge.run(
             self.services.reconciler.run(),
