@@ -43,7 +43,9 @@ def string_to_sign(
 ) -> str:
     """The exact text v1HMAC signs; `headers` may hold any headers (only ``X-GCS-*`` ones are used)."""
     gcs = sorted(
-        (name.lower(), _normalise(value)) for name, value in headers.items() if name.lower().startswith("x-gcs")
+        (name.lower(), _normalise(value))
+        for name, value in headers.items()
+        if name.lower().startswith("x-gcs")
     )
     lines = [method.upper(), content_type, date, *(f"{name}:{value}" for name, value in gcs), path_and_query]
     return "".join(line + "\n" for line in lines)

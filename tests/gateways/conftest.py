@@ -296,6 +296,7 @@ PAYMENTZ = GatewayUnderTest(
     },
 )
 
+
 # -- Worldline Connect -----------------------------------------------------------------------------------
 async def _connect_token(gateway: Gateway, card_number: str, reference: str, customer_id: str) -> CardToken:
     """Connect keeps a typed card with POST /tokens (direct entry, switched on for this test profile)."""
