@@ -8,8 +8,9 @@ matrix means adding its drivers here and its rows to docs/RELIABILITY.md.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from terminal.app import Services
 from terminal.domain.ledger import Operation
@@ -27,7 +28,7 @@ class Driver:
     operation: str
     path: str  # the simulator path (glob) the fault is armed on
     effect_kind: str  # the simulator ledger's kind for this operation
-    run: Callable[[Services, Arm], Awaitable[Operation]]
+    run: Callable[[Services, Arm], Coroutine[Any, Any, Operation]]
 
 
 async def _ogo_opening(services: Services, arm: Arm, kind: OperationKind) -> Operation:
