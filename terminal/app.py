@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from terminal import __version__
+from terminal.services.guard import INVOICE_ACTIONS, PAYMENT_ACTIONS, PAYOUT_ACTIONS
 from terminal.services.history import HistoryService
 from terminal.services.invoices import InvoiceService
 from terminal.services.journal import Journal
@@ -32,6 +33,8 @@ from terminal.services.profiles import (
     sandbox_profile,
 )
 from terminal.services.reconciliation import Reconciler
+from terminal.services.security import Security, build_security
+from terminal.services.settings import KeyringSecrets
 from terminal.sim.runner import RunningSims, run_forever, start_simulators
 from terminal.store.database import Database, StoreError, default_data_dir, open_database
 from terminal.store.transactions import TransactionRepository
@@ -58,6 +61,7 @@ class Services:
     reconciler: Reconciler
     payouts: PayoutService
     invoices: InvoiceService
+    security: Security
     sims: RunningSims | None = None
 
     @property
@@ -83,9 +87,17 @@ def sandbox_profiles(sims: RunningSims) -> list[Profile]:
 
 
 def build_services(
-    data_dir: Path | None, *, sim_port: int = 0, force_sandbox: bool = False, operator: str = "clerk"
+    data_dir: Path | None,
+    *,
+    sim_port: int = 0,
+    force_sandbox: bool = False,
+    sign_in_as: str | None = "demo-admin",
 ) -> Services:
-    """Open the store, load profiles (starting the simulators when there are none) and build the services."""
+    """Open the store, load profiles (starting the simulators when there are none) and build the services.
+
+    In SANDBOX mode `sign_in_as` names the demo operator signed in at once (tests, self-test); the GUI passes
+    None and shows the sign-in screen. A live terminal always starts signed out.
+    """
     try:
         database = open_database(data_dir)
     except StoreError as exc:
@@ -98,12 +110,17 @@ def build_services(
                 sims = start_simulators(port=sim_port)
             except OSError as exc:
                 raise StartupError(f"The sandbox simulators cannot start: {exc}") from None
-        profiles = ProfileRegistry(live if live else sandbox_profiles(sims) if sims else [])
+        profiles = ProfileRegistry(live if live else sandbox_profiles(sims) if sims else [], KeyringSecrets())
     except (ProfileError, StartupError):
         database.close()
         raise
     journal = Journal(TransactionRepository(database.engine))
-    payments = PaymentService(journal, profiles, operator=operator)
+    payments = PaymentService(journal, profiles, operator="")
+    payouts, invoices = PayoutService(payments), InvoiceService(payments)
+    money = [(payments, PAYMENT_ACTIONS), (payouts, PAYOUT_ACTIONS), (invoices, INVOICE_ACTIONS)]
+    security = build_security(
+        database, profiles, data_dir or default_data_dir(), money=money, sign_in_as=sign_in_as
+    )
     return Services(
         database=database,
         profiles=profiles,
@@ -111,8 +128,9 @@ def build_services(
         payments=payments,
         history=HistoryService(journal),
         reconciler=Reconciler(journal, profiles, payments),
-        payouts=PayoutService(payments),
-        invoices=InvoiceService(payments),
+        payouts=payouts,
+        invoices=invoices,
+        security=security,
         sims=sims,
     )
 
@@ -168,7 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        services = build_services(data_dir, sim_port=args.sim_port, force_sandbox=args.self_test)
+        services = build_services(
+            data_dir,
+            sim_port=args.sim_port,
+            force_sandbox=args.self_test,
+            sign_in_as="demo-clerk" if args.self_test else None,
+        )
     except (StartupError, ProfileError) as exc:
         print(f"merchant-terminal: {exc}", file=sys.stderr)
         return 2

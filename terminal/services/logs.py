@@ -6,9 +6,9 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
-from types import TracebackType
 
 from terminal.domain.scrub import scrub_text
+from terminal.services.crash import install as install_crash_reporter
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -56,9 +56,5 @@ def configure_logging(log_dir: Path | None, *, level: int = logging.INFO) -> Non
     handlers[0].setLevel(logging.WARNING)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
-    sys.excepthook = _scrubbed_excepthook
-
-
-def _scrubbed_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-    # A crash report goes through the same scrubbing filter as every other record.
-    logging.getLogger("terminal.crash").critical("Unhandled error", exc_info=(kind, value, tb))
+    # Unhandled errors on any thread: a scrubbed report file beside the log, and a scrubbed record (PCI-6).
+    install_crash_reporter(log_dir)

@@ -140,6 +140,7 @@ class ProfileRegistry:
         self._profiles = {p.id: p for p in profiles}
         self._secrets = secrets or SecretStore()
         self._gateways: dict[str, Gateway] = {}
+        self._retired: list[Gateway] = []
 
     def all(self) -> list[Profile]:
         """Every profile, in the order configured."""
@@ -151,6 +152,13 @@ class ProfileRegistry:
             return self._profiles[profile_id]
         except KeyError:
             raise ProfileError(f"No gateway profile {profile_id!r} is configured.") from None
+
+    def put(self, profile: Profile) -> None:
+        """Add or replace a profile (Settings); its adapter is rebuilt on next use."""
+        self._profiles[profile.id] = profile
+        retired = self._gateways.pop(profile.id, None)
+        if retired is not None:
+            self._retired.append(retired)
 
     @property
     def sandbox(self) -> bool:
@@ -173,9 +181,10 @@ class ProfileRegistry:
 
     async def aclose(self) -> None:
         """Close every adapter's connections."""
-        for gateway in self._gateways.values():
+        for gateway in [*self._gateways.values(), *self._retired]:
             await gateway.aclose()
         self._gateways.clear()
+        self._retired.clear()
 
 
 def load_profiles(path: Path) -> list[Profile]:
