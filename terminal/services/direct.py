@@ -19,6 +19,7 @@ from terminal.domain.ledger import CardSummary, Operation, Transaction
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.gateways.base import CardDetails, Challenge, GatewayResult, PaymentRequest, Recurring
+from terminal.gateways.errors import NotSupportedError
 from terminal.services.profiles import Profile
 from terminal.services.sending import (
     MoneyCore,
@@ -201,11 +202,15 @@ class CardPayments(MoneyCore):
         return await self.read_store(self.journal.repository.saved_cards, profile_id, customer)
 
     async def forget_card(self, tx_id: str) -> None:
-        """Delete the saved card at the gateway, then the token here (kept if the gateway refuses)."""
+        """Delete the saved card at the gateway, then the token here (kept if the gateway cannot be asked)."""
         tx = await self.journal.get(tx_id)
         if not tx.card.token:
             return
-        await self.profiles.gateway(tx.profile).delete_token(tx.card.token, tx.customer_id)
+        try:
+            await self.profiles.gateway(tx.profile).delete_token(tx.card.token, tx.customer_id)
+        except NotSupportedError:
+            # The gateway cannot delete it (it lapses there); the terminal forgets it all the same.
+            log.info("%s keeps saved cards until they lapse; forgetting it here only", tx.gateway)
         await self.journal.set_card(tx.id, replace(tx.card, token=""))
 
     # -- shared by both paths -----------------------------------------------------------------
