@@ -83,6 +83,7 @@ class HistoryModel(QAbstractTableModel):
         self._fetching = False
         self._generation = 0
         self._total = 0
+        self._reloading = 0
 
     # -- Qt model API -----------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -151,6 +152,11 @@ class HistoryModel(QAbstractTableModel):
         return self._total
 
     @property
+    def fetching(self) -> bool:
+        """A page (or a reload) is being read."""
+        return self._fetching or self._reloading > 0
+
+    @property
     def exhausted(self) -> bool:
         """Every matching row is loaded."""
         return self._exhausted
@@ -160,7 +166,11 @@ class HistoryModel(QAbstractTableModel):
         query = self._query if query is None else query
         self._generation += 1
         generation = self._generation
-        rows = await self._load_rows(query, None, PAGE_SIZE)
+        self._reloading += 1
+        try:
+            rows = await self._load_rows(query, None, PAGE_SIZE)
+        finally:
+            self._reloading -= 1
         if generation != self._generation:
             return
         self.beginResetModel()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from terminal.domain.ledger import CardSummary, Operation, Transaction
 from terminal.domain.money import Money
@@ -16,9 +17,10 @@ from terminal.domain.operations import OperationKind, OperationState
 from terminal.services.history import HistoryService
 from terminal.services.journal import Journal
 from terminal.store.database import Database, open_database
+from terminal.store.queries import HistoryQuery, SortKey
 from terminal.store.transactions import TransactionRepository
 from terminal.ui.async_bridge import AsyncBridge
-from terminal.ui.history_model import PAGE_SIZE, HistoryModel
+from terminal.ui.history_model import AMOUNT_COLUMN, PAGE_SIZE, HistoryModel
 
 ROWS = 450
 
@@ -58,14 +60,23 @@ def database(tmp_path: Path) -> Iterator[Database]:
     db.close()
 
 
-def test_model_pages_searches_and_passes_modeltester(
+async def settled(model: HistoryModel) -> None:
+    for _ in range(500):
+        if not model.fetching:
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the model kept fetching")
+
+
+def test_model_pages_searches_sorts_and_passes_modeltester(
     qloop: asyncio.AbstractEventLoop,
     qtmodeltester,
     database: Database,  # type: ignore[no-untyped-def]
 ) -> None:
     journal = Journal(TransactionRepository(database.engine))
+    history = HistoryService(journal)
     bridge = AsyncBridge()
-    model = HistoryModel(HistoryService(journal).page, HistoryService(journal).count, bridge)
+    model = HistoryModel(history.rows, history.count_upto, bridge)
 
     async def scenario() -> None:
         await model.reload()
@@ -73,18 +84,36 @@ def test_model_pages_searches_and_passes_modeltester(
         assert model.index(0, 1).data() == f"REF-{ROWS - 1:04d}"  # newest first
         while model.canFetchMore():
             model.fetchMore()
-            await bridge.drain()
-        assert model.rowCount() == ROWS
+            await settled(model)
+        assert model.rowCount() == ROWS and model.exhausted
         assert model.index(ROWS - 1, 1).data() == "REF-0000"
-        await model.reload("0123")  # last four
+        await model.reload(HistoryQuery(search="0123"))  # last four
         assert [model.index(r, 1).data() for r in range(model.rowCount())] == ["REF-0123"]
-        await model.reload("ref-044")  # reference prefix, any case
+        await model.reload(HistoryQuery(search="ref-044"))  # reference prefix, any case
         assert model.rowCount() == 10
+        await model.reload(HistoryQuery(search="1.23"))  # an amount: 1.23 LKR is 123 minor units
+        assert [model.index(r, 1).data() for r in range(model.rowCount())] == ["REF-0023"]
+        await model.reload(HistoryQuery())
+        model.sort(AMOUNT_COLUMN, Qt.SortOrder.AscendingOrder)  # a header click: the server sorts
+        await asyncio.sleep(0)
+        await settled(model)
+        assert model.query.sort is SortKey.AMOUNT and not model.query.descending
+        assert model.index(0, 1).data() == "REF-0000"
+        while model.canFetchMore():
+            model.fetchMore()
+            await settled(model)
+        assert model.index(ROWS - 1, 1).data() == f"REF-{ROWS - 1:04d}"
 
     qloop.run_until_complete(scenario())
     qtmodeltester.check(model)
     for r in range(model.rowCount()):
         for c in range(model.columnCount()):
-            text = str(model.index(r, c).data() or "")
-            assert not re.search(r"\d{5,}", text.replace(",", "").replace(".", "")), text
+            for role in (
+                Qt.ItemDataRole.DisplayRole,
+                Qt.ItemDataRole.ToolTipRole,
+                Qt.ItemDataRole.AccessibleTextRole,
+            ):
+                text = str(model.index(r, c).data(role) or "")
+                assert not re.search(r"\d{5,}", text.replace(",", "").replace(".", "")), text
+    history.close()
     journal.close()
