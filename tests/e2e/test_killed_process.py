@@ -20,16 +20,9 @@ import pytest
 from terminal.domain.ledger import RuleViolation
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
-from terminal.services.journal import Journal
-from terminal.services.payments import PaymentService
-from terminal.services.profiles import ProfileRegistry, sandbox_profile
-from terminal.services.reconciliation import Reconciler
 from terminal.sim.runner import RunningSims, start_simulators
-from terminal.store.database import open_database
-from terminal.store.transactions import TransactionRepository
 from tests.e2e.conftest import run
-from tests.e2e.flows import RETURN_URL, expiry_year
-from tests.support.form_browser import type_card_and_authenticate
+from tests.e2e.restartable import Terminal
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -44,36 +37,10 @@ def sims() -> Iterator[RunningSims]:
         yield running
 
 
-class Terminal:
-    """The services a restarted terminal builds on the data directory, against the running simulators."""
-
-    def __init__(self, data_dir: Path, sims: RunningSims) -> None:
-        self.database = open_database(data_dir)
-        self.profiles = ProfileRegistry([sandbox_profile("ogopay", sims.urls["ogopay"])])
-        self.journal = Journal(TransactionRepository(self.database.engine))
-        self.payments = PaymentService(self.journal, self.profiles)
-        self.reconciler = Reconciler(self.journal, self.profiles, self.payments)
-
-    def close(self) -> None:
-        run(self.profiles.aclose())
-        self.journal.close()
-        self.database.close()
-
-
 def _authorise(terminal: Terminal) -> str:
-    async def scenario() -> str:
-        profile = terminal.profiles.all()[0]
-        hosted = await terminal.payments.begin_hosted(
-            profile.id, OperationKind.AUTHORIZE, Money(AMOUNT, profile.currency), return_url=RETURN_URL
-        )
-        assert hosted.challenge.html is not None and hosted.challenge.base_url is not None
-        card = {"cardNumber": "4242424242424242", "expiryMonth": "12", "expiryYear": expiry_year()}
-        _, fields = await type_card_and_authenticate(hosted.challenge.html, hosted.challenge.base_url, card)
-        outcome = await terminal.payments.complete_hosted(hosted, fields)
-        assert outcome.approved, outcome.message
-        return outcome.transaction.id
-
-    return run(scenario())
+    outcome = run(terminal.open_payment(OperationKind.AUTHORIZE, AMOUNT))
+    assert outcome.approved, outcome.message
+    return outcome.transaction.id
 
 
 def _sim(sims: RunningSims, endpoint: str, **body: object) -> object:
