@@ -281,7 +281,7 @@ class ConnectOps:
         if p.status != "PENDING_CAPTURE" or not p.captures:
             raise Refusal(409, "410110", f"PAYMENT STATUS {p.status} DOES NOT ALLOW FINALIZING CAPTURES")
         self.state.move_payment(p, "CAPTURE_REQUESTED")
-        return 200, {"payment": self.state.payment_json(p)}
+        return 200, self.state.payment_json(p)
 
     def cancel(self, merchant: str, payment_id: str) -> tuple[int, dict[str, Any]]:
         """A held authorisation, or a capture not yet settled and not refunded, becomes CANCELLED."""
