@@ -222,6 +222,12 @@ class PaymentzGateway(PaymentzBackOffice):
                 "No card: enter one, choose a saved card, or use the checkout page.", field="card"
             )
         data = await self._post(path, {**self._authentication(checksum), **fields})
+        if verdict_of(data) is Verdict.NOT_FOUND:
+            raise ValidationError(
+                f"{DISPLAY_NAME} no longer knows this saved card or first payment; nothing was charged.",
+                field="token",
+                gateway_code="10026",
+            )
         result = self._result(data, request.amount, return_url=request.return_url)
         if request.recurring is Recurring.INITIAL and result.outcome is not Outcome.DECLINED:
             # The series is charged again on the INITIAL payment's trackingid.
