@@ -78,8 +78,9 @@ def _payout_held_reason(tx: Transaction, caps: Capabilities) -> str | None:
     assert first is not None
     if not caps.payout_approval:
         return f"{caps.display_name} sends payouts at once; there is nothing to approve or cancel."
-    if first.state.is_final:
-        return f"The payout is already {first.state.value}; it is no longer held."
+    # PayoutService leaves a held payout in `challenge` with the gateway's reference until approved.
+    if first.state is not OperationState.CHALLENGE or not first.gateway_reference:
+        return f"The payout is not waiting for approval ({first.state.value})."
     return None
 
 

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 from terminal.services.batch import BatchCapture
 from terminal.services.history import HistoryService, ManualResolution, NeedsAttention
+from terminal.services.invoices import InvoiceService
 from terminal.services.payments import PaymentService
+from terminal.services.payouts import PayoutService
 from terminal.services.profiles import ProfileRegistry
 from terminal.services.receipts import ReceiptCopy, ReceiptSettings, build_receipt
 from terminal.services.reconciliation import Reconciler, ReconciliationReport
@@ -27,8 +29,10 @@ from terminal.ui.charge_screen import ChargeScreen
 from terminal.ui.detail_screen import DetailScreen
 from terminal.ui.end_of_day import EndOfDayScreen
 from terminal.ui.history_screen import HistoryScreen
+from terminal.ui.links_screen import LinksScreen
 from terminal.ui.main_window import MainWindow, Screen
 from terminal.ui.page_driver import click, fill_and_submit
+from terminal.ui.payout_screen import PayoutScreen
 from terminal.ui.receipt_view import ReceiptView
 from terminal.ui.return_listener import ReturnListener
 
@@ -44,6 +48,8 @@ class ShellServices(Protocol):
     payments: PaymentService
     history: HistoryService
     reconciler: Reconciler
+    payouts: PayoutService
+    invoices: InvoiceService
 
     @property
     def sandbox(self) -> bool: ...
@@ -63,11 +69,19 @@ class Shell:
         self.history = HistoryScreen(services.history, self.bridge, profiles=profile_choices)
         self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
         # Transaction detail, opened from History (Enter or double-click); Esc goes back to History.
-        payouts = getattr(services, "payouts", None)  # PayoutService, once app.Services carries one
-        self.detail = DetailScreen(services.history, services.payments, self.bridge, payouts)
+        self.detail = DetailScreen(services.history, services.payments, self.bridge, services.payouts)
         self.history.transaction_activated.connect(self.open_transaction)
         self.detail.back_requested.connect(self.window.show_history)
         self.detail.changed.connect(lambda _tx_id: self.history.refresh())
+        # Payout (F5) and Payment links (F6); both open a transaction's detail on request.
+        self.payout = PayoutScreen(services.payouts, services.profiles, self.bridge)
+        self.links = LinksScreen(services.invoices, services.profiles, self.bridge)
+        self.window.add_screen(Screen("&Payout", "F5", self.payout, self.payout.focus_first))
+        self.window.add_screen(Screen("Payment &links", "F6", self.links, self.links.shown))
+        for screen in (self.payout, self.links):
+            screen.transaction_requested.connect(self.open_transaction)
+        self.payout.completed.connect(lambda _tx_id: self.history.refresh())
+        self.links.changed.connect(lambda _tx_id: self.history.refresh())
         # End of day (F7): open pre-authorisations captured in one batch.
         self.end_of_day = EndOfDayScreen(BatchCapture(services.payments), self.bridge)
         self.end_of_day.finished.connect(lambda _summary: self.history.refresh())
