@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from terminal.services.receipts import SANDBOX_MARK, Receipt, ReceiptCopy
 
 # Paper receipts are narrow: lay out on an 80 mm wide page, tall enough for every line.
-RECEIPT_PAGE = QPageSize(QSize(80, 160), QPageSize.Unit.Millimeter, "Receipt 80 mm")
+RECEIPT_PAGE = QPageSize(QSizeF(80, 160), QPageSize.Unit.Millimeter, name="Receipt 80 mm")
 COPIES = ("Customer copy", "Merchant copy", "Both copies")
 
 
@@ -178,13 +178,17 @@ class ReceiptView(QDialog):
         layout.addLayout(bar)
         layout.addWidget(self.page, 1, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.message)
-        self.which.currentIndexChanged.connect(lambda _i: self.page.show_receipts(self.selected()))
+        self.which.currentIndexChanged.connect(lambda _i: self._preview())
         self.print_button.clicked.connect(self.print_dialog)
         self.pdf_button.clicked.connect(self.ask_pdf)
         QShortcut(QKeySequence("Ctrl+P"), self).activated.connect(self.print_dialog)
         QShortcut(QKeySequence("Ctrl+S"), self).activated.connect(self.ask_pdf)
         self.page.show_receipts(self.selected())
         self.resize(760, 680)
+
+    def _preview(self) -> None:
+        self.page.show_receipts(self.selected())
+        self.resize(max(self.width(), self.page.minimumWidth() + 40), self.height())
 
     def selected(self) -> list[Receipt]:
         """The copies chosen: customer, merchant, or both (merchant first, as it stays in the shop)."""
