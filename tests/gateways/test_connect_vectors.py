@@ -94,7 +94,8 @@ def test_folded_header_value_is_normalised() -> None:
 
 
 def test_get_with_the_third_secret() -> None:
-    assert sign("6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1", GET_TEXT) == "9ond5EIN05dBXJGCLRK5om9pxHsyrh/12pZJ7bvmwNM="
+    expected = "9ond5EIN05dBXJGCLRK5om9pxHsyrh/12pZJ7bvmwNM="
+    assert sign("6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1", GET_TEXT) == expected
 
 
 @pytest.mark.parametrize(
