@@ -52,6 +52,7 @@ async def shoot(shell: Shell) -> None:
     await wait_until(lambda: shell.history.model.rowCount() == 5, what="History rows")
     await asyncio.sleep(0.3)
     snap("history")
+    await shoot_back_office(shell, snap)
 
 
 async def shoot_etpay(shell: Shell, snap: Callable[[str], None]) -> None:
@@ -81,6 +82,42 @@ async def shoot_etpay(shell: Shell, snap: Callable[[str], None]) -> None:
     await wait_until(lambda: shell.charge.stack.currentWidget() is shell.charge.link_panel, what="the link")
     await asyncio.sleep(0.3)
     snap("payment_link")
+
+
+async def shoot_back_office(shell: Shell, snap: Callable[[str], None]) -> None:
+    """Transaction detail with its refund confirmation, Payout (F5) and Payment links (F6)."""
+    from terminal.ui.action_dialogs import Action
+
+    model = shell.history.model
+    row = next(i for i in range(model.rowCount()) if model.index(i, 1).data() == "INV-10231")
+    row_data = model.row_at(row)
+    assert row_data is not None
+    shell.open_transaction(row_data.id)
+    await wait_until(lambda: shell.detail.tx is not None and not shell.bridge.running, what="the detail")
+    await asyncio.sleep(0.3)
+    snap("transaction_detail")
+    shell.detail.open_action(Action.REFUND)
+    shell.detail.dialog.amount.setText("250.50")
+    shell.detail.dialog.reason.setText("One item returned")
+    shell.detail.dialog.to_confirmation()
+    await asyncio.sleep(0.2)
+    snap("refund_confirm")
+    shell.detail.dialog.go_back()
+    shell.detail.dialog.go_back()
+    shell.window.show_widget(shell.payout)
+    await asyncio.sleep(0.3)
+    snap("payout")
+    links = shell.links
+    shell.window.show_widget(links)
+    if links.current_profile() is not None:
+        links.new_link()
+        links.amount.setText("49.90")
+        links.email.setText("ada@example.com")
+        links.description.setText("Order 10236: two chairs")
+        links.submit()
+        await wait_until(lambda: not shell.bridge.running and links.model.rowCount() > 0, what="the link")
+    await asyncio.sleep(0.3)
+    snap("payment_links")
 
 
 def main() -> int:
