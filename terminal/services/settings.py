@@ -45,6 +45,7 @@ __all__ = [
     "SettingsService",
     "parse_preferences",
     "parse_profile",
+    "parse_sandbox_edit",
 ]
 
 CHUNK = 1000  # characters per keyring entry (KEY-3)
@@ -177,6 +178,11 @@ def parse_preferences(values: Mapping[str, str]) -> Preferences:
     return Preferences(currency, header)
 
 
+def is_address(field: str) -> bool:
+    """True for the settings that name where the gateway is (a URL or a host)."""
+    return field.endswith("url") or field in ("host", "endpoint")
+
+
 def _check_url(gateway: str, field: str, text: str, *, live: bool) -> str:
     label = FIELD_LABELS[gateway].get(field, field)
     parts = urlsplit(text)
@@ -186,6 +192,22 @@ def _check_url(gateway: str, field: str, text: str, *, live: bool) -> str:
     if parts.scheme == "http" and (live or not loopback):
         raise SettingsError(field, f"{label}: a live gateway needs https://.")
     return text.rstrip("/")
+
+
+def _gateway_setting(gateway: str, field: str, values: Mapping[str, str], *, live: bool) -> str:
+    text = values.get(field, "").strip()
+    label = FIELD_LABELS[gateway].get(field, field)
+    if not text:
+        raise SettingsError(field, f"{label}: required.")
+    if contains_card_number(text):
+        raise SettingsError(field, f"{label}: this looks like a card number.")
+    if is_address(field) and "://" in text:
+        return _check_url(gateway, field, text, live=live)
+    if is_address(field) and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", text):
+        raise SettingsError(field, f"{label}: enter a host name or an https:// address.")
+    if len(text) > 200 or not text.isprintable():
+        raise SettingsError(field, f"{label}: up to 200 printable characters.")
+    return text
 
 
 def parse_profile(gateway: str, values: Mapping[str, str], *, live: bool) -> Profile:
@@ -203,19 +225,9 @@ def parse_profile(gateway: str, values: Mapping[str, str], *, live: bool) -> Pro
     if currency not in caps.currencies:
         known = ", ".join(sorted(caps.currencies))
         raise SettingsError("currency", f"Currency: {caps.display_name} takes {known}.")
-    settings: dict[str, str] = {}
-    for field in SETTINGS_FIELDS[gateway]:
-        text = values.get(field, "").strip()
-        label = FIELD_LABELS[gateway].get(field, field)
-        if not text:
-            raise SettingsError(field, f"{label}: required.")
-        if contains_card_number(text):
-            raise SettingsError(field, f"{label}: this looks like a card number.")
-        if field.endswith("url"):
-            text = _check_url(gateway, field, text, live=live)
-        elif len(text) > 200 or not text.isprintable():
-            raise SettingsError(field, f"{label}: up to 200 printable characters.")
-        settings[field] = text
+    settings = {
+        field: _gateway_setting(gateway, field, values, live=live) for field in SETTINGS_FIELDS[gateway]
+    }
     direct = values.get("direct_entry", "").strip().lower()
     if direct not in ("", "on", "off"):
         raise SettingsError("direct_entry", "Direct entry: on or off.")
@@ -226,6 +238,20 @@ def parse_profile(gateway: str, values: Mapping[str, str], *, live: bool) -> Pro
             )
         settings["direct_entry"] = "on"
     return Profile(id=profile_id, gateway=gateway, name=name, currency=currency, live=live, settings=settings)
+
+
+def parse_sandbox_edit(existing: Profile, values: Mapping[str, str]) -> Profile:
+    """A sandbox profile keeps its simulator and credentials: only its name and direct entry change."""
+    name = values.get("name", "").strip()
+    if not name or len(name) > 60 or not name.isprintable():
+        raise SettingsError("name", "Name: enter up to 60 printable characters.")
+    direct = values.get("direct_entry", "").strip().lower()
+    if direct not in ("", "on", "off"):
+        raise SettingsError("direct_entry", "Direct entry: on or off.")
+    if direct == "on" and not existing.capabilities.direct_entry:
+        why = f"Direct entry: {existing.capabilities.display_name} takes cards on its own page only."
+        raise SettingsError("direct_entry", why)
+    return replace(existing, name=name, settings={**existing.settings, **_direct(direct == "on")})
 
 
 class SettingsService:

@@ -20,6 +20,7 @@ from terminal.services.payouts import PayoutService
 from terminal.services.profiles import ProfileRegistry
 from terminal.services.receipts import ReceiptCopy, ReceiptSettings, build_receipt
 from terminal.services.reconciliation import Reconciler, ReconciliationReport
+from terminal.services.security import Security
 
 # QtWebEngine must be loaded before the QApplication exists.
 from terminal.ui import web_view as _web_view  # noqa: F401
@@ -30,11 +31,13 @@ from terminal.ui.detail_screen import DetailScreen
 from terminal.ui.end_of_day import EndOfDayScreen
 from terminal.ui.history_screen import HistoryScreen
 from terminal.ui.links_screen import LinksScreen
+from terminal.ui.lock import SecurityUI
 from terminal.ui.main_window import MainWindow, Screen
 from terminal.ui.page_driver import click, fill_and_submit
 from terminal.ui.payout_screen import PayoutScreen
 from terminal.ui.receipt_view import ReceiptView
 from terminal.ui.return_listener import ReturnListener
+from terminal.ui.sign_in import ensure_signed_in
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class ShellServices(Protocol):
     reconciler: Reconciler
     payouts: PayoutService
     invoices: InvoiceService
+    security: Security
 
     @property
     def sandbox(self) -> bool: ...
@@ -87,6 +91,8 @@ class Shell:
         self.end_of_day.finished.connect(lambda _summary: self.history.refresh())
         self.window.add_screen(Screen("&End of day", "F7", self.end_of_day, self.end_of_day.refresh))
         self._attention_setup()
+        # Settings (F8), Operators & audit (F9), the idle lock and the Operator menu.
+        self.security_ui = SecurityUI(self.window, services.security, self.bridge)
         self._reconciling = False
         self._timer = QTimer(self.window)
         self._timer.timeout.connect(self.reconcile)
@@ -120,7 +126,7 @@ class Shell:
             if entry.widget is self.attention_screen:
                 item = self.window.nav.item(row)
                 if item is not None:
-                    item.setText(f"Needs attention{f' ({count})' if count else ''}   {entry.key}")
+                    item.setText(f"Needs attention{f' ({count})' if count else ''}  {entry.key}")
 
     async def _audit_resolution(self, resolution: ManualResolution) -> None:
         security = getattr(self.services, "security", None)
@@ -233,6 +239,8 @@ async def _session(app: QApplication, services: ShellServices, self_test: bool) 
     code = 1
     try:
         await listener.start()
+        if not await ensure_signed_in(services.security):
+            return 0  # the sign-in window was closed: nothing was opened
         shell = Shell(services, listener)
         shell.window.show()
         shell.start_schedule()

@@ -1,0 +1,210 @@
+"""The idle lock (PCI-8) and the operator menu: lock after 15 idle minutes, sign out, approvals, F8/F9.
+
+`IdleLock` watches every key press and mouse action of the application and asks its clock, every few
+seconds, how long it has been; the clock is injectable, so tests move time instead of waiting. Locking
+takes the window's content away (the central widget is swapped for the lock screen, and every window
+action is disabled, so no function key shows a screen behind it) while work already in flight goes on:
+the bridge's tasks and reconciliation are not touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+
+from terminal.domain.roles import Operator
+from terminal.services.security import Security
+from terminal.ui.async_bridge import AsyncBridge
+from terminal.ui.main_window import MainWindow, Screen
+from terminal.ui.operators_screen import OperatorsScreen
+from terminal.ui.settings_screen import SettingsScreen
+from terminal.ui.sign_in import ApprovalDialog, SignInForm
+
+__all__ = ["IDLE_LIMIT_S", "IdleLock", "LockScreen", "OperatorMenu", "SecurityUI"]
+
+IDLE_LIMIT_S = 15 * 60.0
+CHECK_EVERY_MS = 5_000
+_INPUT = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
+
+
+class LockScreen(QWidget):
+    """What a locked window shows: who locked it, and their PIN/password to go on (or another operator)."""
+
+    def __init__(self, security: Security, on_unlocked: Callable[[], None]) -> None:
+        super().__init__()
+        self.setObjectName("lockScreen")
+        self.security = security
+        self._on_unlocked = on_unlocked
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(120, 60, 120, 60)
+        self.headline = QLabel("")
+        self.headline.setObjectName("screenTitle")
+        layout.addWidget(self.headline)
+        current = security.session.current
+        self.form = SignInForm(self._attempt, title="", fixed_login=current.login if current else "")
+        self.form.submit_button.setText("&Unlock (Enter)")
+        self.form.signed_in.connect(lambda _op: self._on_unlocked())
+        layout.addWidget(self.form)
+        self.switch = QPushButton("Sign in as &another operator")
+        self.switch.clicked.connect(self.switch_operator)
+        layout.addWidget(self.switch)
+        layout.addStretch(1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Name who locked the terminal."""
+        current = self.security.session.current
+        who = current.label if current else "nobody"
+        self.headline.setText(f"Locked — {who}. Type your PIN or password to go on.")
+
+    def _attempt(self, login: str, secret: str) -> Operator:
+        session = self.security.session
+        if session.current is not None and login == session.current.login:
+            session.unlock(secret)
+            assert session.current is not None
+            return session.current
+        return session.sign_in(login, secret)
+
+    def switch_operator(self) -> None:
+        """Sign the locked operator out; anyone may sign in here."""
+        self.security.session.sign_out()
+        self.form.login.setReadOnly(False)
+        self.form.login.clear()
+        self.headline.setText("Signed out. Sign in to go on.")
+        self.form.login.setFocus()
+
+
+class IdleLock(QObject):
+    """Locks `window` after `limit_s` seconds without input; `clock()` gives seconds (monotonic)."""
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        security: Security,
+        *,
+        limit_s: float = IDLE_LIMIT_S,
+        clock: Callable[[], float] = time.monotonic,
+        check_every_ms: int = CHECK_EVERY_MS,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.security = security
+        self.limit_s = limit_s
+        self.clock = clock
+        self.last_input = clock()
+        self.lock_screen: LockScreen | None = None
+        self._content: QWidget | None = None
+        self._disabled: list[QAction] = []
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(check_every_ms)
+
+    @property
+    def locked(self) -> bool:
+        """True while the lock screen is shown."""
+        return self.lock_screen is not None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _INPUT:
+            self.last_input = self.clock()
+        return False
+
+    def check(self) -> None:
+        """Lock when the idle time has reached the limit (called by the timer, and by tests)."""
+        if not self.locked and self.clock() - self.last_input >= self.limit_s:
+            self.lock("idle")
+
+    def lock(self, reason: str = "idle") -> None:
+        """Hide the window's content behind the lock screen; audited through the session."""
+        if self.locked:
+            return
+        self.security.session.lock(reason)
+        self._disabled = [a for a in self.window.findChildren(QAction) if a.isEnabled()]
+        for action in self._disabled:
+            action.setEnabled(False)
+        self._content = self.window.takeCentralWidget()
+        self.lock_screen = LockScreen(self.security, self.unlock)
+        self.window.setCentralWidget(self.lock_screen)
+        self.lock_screen.form.focus_first()
+
+    def unlock(self) -> None:
+        """Put the content back after the session accepted the PIN/password."""
+        if self.lock_screen is None or self.security.session.locked or self.security.session.current is None:
+            return
+        self.window.takeCentralWidget()
+        self.lock_screen.deleteLater()
+        self.lock_screen = None
+        if self._content is not None:
+            self.window.setCentralWidget(self._content)
+        for action in self._disabled:
+            action.setEnabled(True)
+        self._disabled = []
+        self.last_input = self.clock()
+
+
+class OperatorMenu(QObject):
+    """The Operator menu: lock now (Ctrl+L), supervisor approval (Ctrl+Shift+A), sign out."""
+
+    def __init__(self, window: QMainWindow, security: Security, idle: IdleLock) -> None:
+        super().__init__(window)
+        self.security = security
+        self.idle = idle
+        menu = window.menuBar().addMenu("&Operator")
+        self.lock_action = QAction("&Lock screen", window)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(lambda: idle.lock("by hand"))
+        self.approve_action = QAction("Supervisor &approval…", window)
+        self.approve_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.approve_action.triggered.connect(self.ask_approval)
+        self.sign_out_action = QAction("&Sign out", window)
+        self.sign_out_action.triggered.connect(self.sign_out)
+        for action in (self.lock_action, self.approve_action, self.sign_out_action):
+            menu.addAction(action)
+        self.status = QLabel("")
+        window.statusBar().addPermanentWidget(self.status)
+        security.session.listeners.append(lambda _op: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show who is signed in, in the status bar."""
+        current = self.security.session.current
+        self.status.setText(f"Signed in: {current.label}" if current else "Nobody signed in")
+
+    def ask_approval(self) -> None:
+        """Open the approval dialog for the clerk at this screen."""
+        dialog = ApprovalDialog(self.security, self.idle.window)
+        dialog.form.focus_first()
+        dialog.exec()
+
+    def sign_out(self) -> None:
+        """Sign out and lock: the next operator signs in on the lock screen."""
+        self.idle.lock("sign out")
+        if self.idle.lock_screen is not None:
+            self.idle.lock_screen.switch_operator()
+
+
+class SecurityUI(QObject):
+    """Everything the shell adds for operators: Settings (F8), Operators & audit (F9), idle lock, menu."""
+
+    def __init__(self, window: MainWindow, security: Security, bridge: AsyncBridge) -> None:
+        super().__init__(window)
+        self.security = security
+        self.settings = SettingsScreen(security, bridge)
+        self.operators = OperatorsScreen(security)
+        window.add_screen(Screen("&Settings", "F8", self.settings, self.settings.refresh))
+        window.add_screen(Screen("&Operators && audit", "F9", self.operators, self.operators.refresh))
+        self.idle = IdleLock(window, security)
+        self.menu = OperatorMenu(window, security, self.idle)
