@@ -73,12 +73,12 @@ class FilterBar(QWidget):
         self.state.setAccessibleName("State")
         self.state.addItem("All states", None)
         for state in TransactionState:
-            self.state.addItem(state.label, state)
+            self.state.addItem(state.label, state.value)
         self.kind = QComboBox()
         self.kind.setAccessibleName("Type")
         self.kind.addItem("All types", None)
         for kind in KINDS:
-            self.kind.addItem(kind.label, kind)
+            self.kind.addItem(kind.label, kind.value)
         self.clear = QPushButton("Clear filters")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -133,8 +133,8 @@ class FilterBar(QWidget):
             date_from=date_from,
             date_to=date_to,
             profiles=(profile,) if profile else (),
-            states=(state,) if state else (),
-            kinds=(kind,) if kind else (),
+            states=(TransactionState(state),) if state else (),  # Qt hands enum data back as plain text
+            kinds=(OperationKind(kind),) if kind else (),
         )
 
     @property

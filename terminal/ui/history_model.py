@@ -78,7 +78,8 @@ class HistoryModel(QAbstractTableModel):
         self._count_upto = count_upto
         self._bridge = bridge
         self._rows: list[TransactionRow] = []
-        self._query = HistoryQuery()
+        self._query = HistoryQuery()  # what the rows are
+        self._wanted = self._query  # what was asked for last (a reload may be in flight)
         self._exhausted = True
         self._fetching = False
         self._generation = 0
@@ -132,8 +133,8 @@ class HistoryModel(QAbstractTableModel):
         if not 0 <= column < len(SORT_KEYS):
             return
         descending = order == Qt.SortOrder.DescendingOrder
-        query = replace(self._query, sort=SORT_KEYS[column], descending=descending)
-        if query != self._query:
+        query = replace(self._wanted, sort=SORT_KEYS[column], descending=descending)
+        if query != self._wanted:
             self._bridge.run(self.reload(query), background=True)
 
     # -- loading ----------------------------------------------------------------------------
@@ -143,8 +144,8 @@ class HistoryModel(QAbstractTableModel):
 
     @property
     def query(self) -> HistoryQuery:
-        """The search, filters and order shown."""
-        return self._query
+        """The search, filters and order shown, or being loaded."""
+        return self._wanted
 
     @property
     def total(self) -> int:
@@ -163,7 +164,8 @@ class HistoryModel(QAbstractTableModel):
 
     async def reload(self, query: HistoryQuery | None = None) -> None:
         """Start again from the first row of `query` (the current query when None)."""
-        query = self._query if query is None else query
+        query = self._wanted if query is None else query
+        self._wanted = query
         self._generation += 1
         generation = self._generation
         self._reloading += 1
