@@ -1,6 +1,6 @@
 """The idle lock (PCI-8) and the operator menu: lock after 15 idle minutes, sign out, approvals, F8/F9.
 
-`IdleLock` watches every key press and mouse action of the application and asks its clock, every few
+`IdleLock` watches every key press and mouse action of the main window and asks its clock, every few
 seconds, how long it has been; the clock is injectable, so tests move time instead of waiting. Locking
 takes the window's content away (the central widget is swapped for the lock screen, and every window
 action is disabled, so no function key shows a screen behind it) while work already in flight goes on:
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
 from terminal.domain.roles import Operator
 from terminal.services.security import Security
@@ -105,9 +105,13 @@ class IdleLock(QObject):
         self.lock_screen: LockScreen | None = None
         self._content: QWidget | None = None
         self._disabled: list[QAction] = []
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        # The top-level QWindow sees every key and mouse event of the window before its widgets do (the
+        # web view's included). A Python filter on the whole QApplication would also see events of objects
+        # still being constructed, which crashes PySide under QtWebEngine.
+        window.winId()  # creates the native window, so windowHandle() exists before show()
+        handle = window.windowHandle()
+        if handle is not None:
+            handle.installEventFilter(self)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.check)
         self.timer.start(check_every_ms)

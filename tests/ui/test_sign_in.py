@@ -121,7 +121,9 @@ def test_idle_lock_at_fifteen_minutes_hides_the_content(
     clock.now += 14 * 60 + 59
     idle.check()
     assert not idle.locked and window.centralWidget() is content
-    QTest.keyClick(window, Qt.Key.Key_Shift)  # input resets the idle time
+    handle = window.windowHandle()
+    assert handle is not None
+    QTest.keyClick(handle, Qt.Key.Key_Shift)  # input resets the idle time
     clock.now += 14 * 60 + 59
     idle.check()
     assert not idle.locked
