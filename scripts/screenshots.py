@@ -52,6 +52,7 @@ async def shoot(shell: Shell) -> None:
     await wait_until(lambda: shell.history.model.rowCount() == 5, what="History rows")
     await asyncio.sleep(0.3)
     snap("history")
+    await shoot_attention_and_receipt(shell, snap)
     await shoot_back_office(shell, snap)
 
 
@@ -118,6 +119,31 @@ async def shoot_back_office(shell: Shell, snap: Callable[[str], None]) -> None:
         await wait_until(lambda: not shell.bridge.running and links.model.rowCount() > 0, what="the link")
     await asyncio.sleep(0.3)
     snap("payment_links")
+
+
+async def shoot_attention_and_receipt(shell: Shell, snap: Callable[[str], None]) -> None:
+    """Needs attention with a charge whose answer was lost, then the receipt of the first approved charge."""
+    from terminal.store.queries import HistoryQuery
+    from tests.e2e.flows import arm_fault
+
+    arm_fault(shell.services, "/purchase", "timeout_after_commit", delay_ms=300)  # type: ignore[arg-type]
+    shell.charge.new_payment()
+    shell.charge.form.profile.setCurrentIndex(shell.charge.form.profile.findData("ogopay-sandbox"))
+    await charge_by_keyboard(shell, amount="77.70", reference="INV-10236", card="4242424242424242")
+    shell.window.show_widget(shell.attention_screen)
+    await wait_until(lambda: len(shell.attention_screen.items) == 1, what="Needs attention")
+    await asyncio.sleep(0.3)
+    snap("needs_attention")
+    rows = await shell.services.history.rows(HistoryQuery(search="INV-10231"), None, 1)
+    shell.open_receipt(rows[0].id)
+    await wait_until(lambda: shell.receipt_view is not None, what="the receipt")
+    view = shell.receipt_view
+    assert view is not None
+    view.which.setCurrentIndex(2)  # both copies
+    await asyncio.sleep(0.3)
+    view.grab().save(str(OUT / "receipt.png"))
+    print("wrote", OUT / "receipt.png")
+    view.close()
 
 
 def main() -> int:
