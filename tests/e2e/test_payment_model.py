@@ -139,8 +139,8 @@ class PaymentLifecycle(RuleBasedStateMachine):
             (str(e.get("orderId") or e["transactionId"]), e["kind"]) for e in entries if e["effect"]
         )
         assert all(count == 1 for count in applied.values()), applied  # money never moved twice
-        local = Counter()
-        unknown = Counter()
+        local: Counter[str] = Counter()
+        unknown: Counter[str] = Counter()
         for tx in self._transactions():
             for op in tx.operations:
                 if op.state is OperationState.SUCCEEDED:
