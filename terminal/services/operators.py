@@ -384,6 +384,8 @@ class Session:
                 return None
         elif permission in self._approvals:
             return self._approvals.pop(permission)
+        elif not Role.SUPERVISOR.may(permission):
+            reason = f"{permission.label}: for administrators only."
         else:
             reason = f"{permission.label} needs a supervisor; ask one to approve it at this screen."
         self.audit.record(Event.ACCESS_DENIED, success=False, permission=permission.value, reason=reason)

@@ -364,7 +364,7 @@ class SettingsService:
         }
         self.audit.record(
             Event.PROFILE_CHANGED, target=profile.id, gateway=profile.gateway, live=profile.live,
-            created=old is None, changed=sorted(changes), secrets_changed=changed_secrets,
+            created=old is None, changed=sorted(changes), stored_in_keyring=changed_secrets,
         )  # fmt: skip
         if was_direct != now_direct:
             self.audit.record(Event.DIRECT_ENTRY, target=profile.id, enabled=now_direct,
