@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 # Qt modules the terminal never imports (it uses QtCore, QtGui, QtWidgets, QtWebEngineCore and
 # QtWebEngineWidgets, which pull QtNetwork, QtPrintSupport and QtWebChannel), other Qt bindings qasync
 # could reach for, and development tools.
+# fmt: off
 EXCLUDED_MODULES = [
     *(
         f"PySide6.{module}"
@@ -31,6 +32,7 @@ EXCLUDED_MODULES = [
     "PyQt5", "PyQt6", "PySide2", "tkinter", "_tkinter",
     "pytest", "_pytest", "hypothesis", "mypy", "IPython", "pydoc_data",
 ]
+# fmt: on
 
 # Chromium's own strings (form validation, context menus) for the languages of the shops the gateways
 # serve; any other system language falls back to en-US, which Chromium always loads.
@@ -64,10 +66,12 @@ DROPPED_QT_LIBRARIES = ("libQt6Pdf", "libQt6VirtualKeyboard", "libQt6EglFS", "li
 # certificates), and bundling them costs ~40 MB. Kept: what the Python runtime's own extension modules
 # link (ssl, hashlib, sqlite3, ctypes, bz2, lzma, zlib, pyexpat, uuid), so Python itself never depends
 # on which versions a system has.
+# fmt: off
 PYTHON_RUNTIME_LIBRARIES = (
     "libpython", "libssl.", "libcrypto.", "libsqlite3.", "libffi.", "libbz2.", "liblzma.", "libz.",
     "libexpat.", "libuuid.", "libmpdec.",
 )
+# fmt: on
 SYSTEM_LIBRARY_DIRS = ("/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/")
 
 
