@@ -29,7 +29,7 @@ SECRETS = {name: f"{name}-test-secret-0123456789" for names in SECRET_FIELDS.val
 
 
 def _gateway(name: str) -> Gateway:
-    settings = {field: "Abc12345" for field in SETTINGS_FIELDS[name]}
+    settings = dict.fromkeys(SETTINGS_FIELDS[name], "Abc12345")
     for field in ("base_url", "api_url", "pmt_url", "endpoint"):
         if field in settings:
             settings[field] = "https://gateway.invalid"
