@@ -9,7 +9,6 @@ import asyncio
 import re
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
