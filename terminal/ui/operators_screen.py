@@ -211,6 +211,8 @@ class OperatorsScreen(QWidget):
         self.audit_model.set_rows(self.security.audit.latest(500) if admin else [])
         if admin:
             self.security.audit.record(Event.AUDIT_VIEWED, target="audit_log")
+        self.operator_table.resizeColumnsToContents()
+        self.audit_table.resizeColumnsToContents()
         self.operator_table.setFocus()
 
     def _selected(self) -> Operator | None:
