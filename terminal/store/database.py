@@ -10,9 +10,9 @@ SQLite (the default) is one file, `terminal.db`, in the user's data directory, w
   by us (`BEGIN IMMEDIATE` for writes, so a read-modify-write never interleaves with another writer).
 
 One terminal per SQLite file: an OS lock on `terminal.lock` beside the database is held for the life
-of the `Database`; a second terminal gets `DatabaseInUseError`. A database URL (e.g. PostgreSQL, for
-several terminals sharing a back office) skips the file handling; all SQL outside the SQLite connect
-hooks is dialect-neutral.
+of the `Database`; a second terminal gets `DatabaseInUseError`. A PostgreSQL URL (several terminals
+sharing a back office) skips the file handling; write transactions there take an advisory lock instead
+of `BEGIN IMMEDIATE` (store/postgres.py). All other SQL is dialect-neutral.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from terminal.store import (
     NewerDatabaseError,
     NotADatabaseError,
     StoreError,
+    postgres,
 )
 
 __all__ = [
@@ -190,8 +191,25 @@ def open_database(data_dir: Path | None = None, url: str | None = None) -> Datab
         database = Path(parsed.database or "")
         _prepare_directory(database.parent)
         return _open_sqlite_file(database, parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return _open_engine(_postgres_engine(parsed), None, None)
     engine = create_engine(parsed, hide_parameters=True, pool_pre_ping=True)
     return _open_engine(engine, None, None)
+
+
+def _postgres_engine(url: URL) -> Engine:
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3, the driver the terminal ships
+    try:
+        engine = create_engine(url, **postgres.engine_options())
+    except ImportError as exc:
+        raise StoreError(f"PostgreSQL support is not installed ({exc}); install psycopg[binary]") from None
+    event.listen(engine, "begin", _postgres_on_begin)
+    return engine
+
+
+def _postgres_on_begin(connection: Connection) -> None:
+    postgres.on_begin(connection, write=bool(connection.get_execution_options().get(WRITE_OPTION, False)))
 
 
 def _prepare_directory(directory: Path) -> None:
@@ -255,7 +273,8 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 
 def writer(engine: Engine) -> Engine:
-    """The engine for writes: on SQLite its transactions take the write lock at BEGIN."""
+    """The engine for writes: its transactions take the write lock at BEGIN (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: a transaction-level advisory lock shared by every terminal)."""
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
@@ -293,7 +312,8 @@ def upgrade_to_head(engine: Engine, *, where: str | None = None) -> None:
     """Check the database is ours and not newer, then migrate it to the head revision, in one transaction.
 
     On SQLite the transaction takes the write lock at once with a short wait, which is also the
-    start-up check that no other program is writing to the file.
+    start-up check that no other program is writing to the file. On PostgreSQL it takes the shared write
+    lock, so two terminals starting at once migrate one after the other (the second finds the head).
     """
     where = where or engine.url.render_as_string(hide_password=True)
     is_sqlite = engine.dialect.name == "sqlite"
