@@ -2,12 +2,21 @@
 
 It asks the gateway where the gateway has a lookup and never re-sends a money request. What it
 cannot resolve stays `unknown` and is listed for an operator (Needs attention).
+
+On a shared database (several terminals, PostgreSQL) a pass runs in one terminal at a time, under a
+session advisory lock; the others skip theirs. The `active` set of operations in flight is per process,
+so an operation another terminal may still be working on is recognised by its age instead: it is left
+alone until `IN_FLIGHT_ELSEWHERE` has passed since its last write (terminal clocks must agree to well
+within a minute: NTP). A terminal that died mid-call is thus reconciled by the others a few minutes later.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from terminal.domain.ledger import Operation, Transaction
 from terminal.domain.operations import OperationState
@@ -16,12 +25,23 @@ from terminal.gateways.errors import GatewayError, NotSupportedError
 from terminal.services.journal import Journal
 from terminal.services.payments import PaymentService
 from terminal.services.profiles import ProfileError, ProfileRegistry
+from terminal.store import StaleOperationError
+from terminal.store.postgres import RECONCILE_LOCK, AdvisoryLock, is_shared
 
 log = logging.getLogger(__name__)
 
 NEVER_SENT = "The terminal stopped before sending this request; nothing reached the gateway."
 PAGE_CLOSED = "The card page was closed before the payment was sent; nothing was charged."
 NO_LOOKUP = "The gateway offers no status lookup; check the gateway's back office and resolve it by hand."
+
+# Shared database: how long after its last write another terminal's unresolved operation may still be in
+# its hands. A gateway call ends (answer or timeout) well within a few minutes; a card page or a followed
+# link stays open for up to 30 minutes (PaymentService.follow). UNKNOWN is never in anyone's hands.
+IN_FLIGHT_ELSEWHERE = {
+    OperationState.CREATED: timedelta(minutes=5),
+    OperationState.SENT: timedelta(minutes=5),
+    OperationState.CHALLENGE: timedelta(minutes=35),
+}
 
 
 @dataclass(slots=True)
@@ -31,6 +51,8 @@ class ReconciliationReport:
     resolved: list[Operation] = field(default_factory=list)
     needs_attention: list[Operation] = field(default_factory=list)
     waiting: list[Operation] = field(default_factory=list)
+    # True when another terminal on the shared database was reconciling: this one did nothing.
+    elsewhere: bool = False
 
     @property
     def summary(self) -> str:
@@ -45,15 +67,27 @@ class Reconciler:
         self.journal = journal
         self.profiles = profiles
         self.payments = payments
+        self.shared = is_shared(journal.repository.engine)
 
     async def run(self) -> ReconciliationReport:
-        """One pass over every unresolved operation, oldest first."""
+        """One pass over every unresolved operation, oldest first (none while another terminal runs one)."""
+        async with self._exclusive() as mine:
+            return await self._pass() if mine else ReconciliationReport(elsewhere=True)
+
+    async def _pass(self) -> ReconciliationReport:
         report = ReconciliationReport()
+        now = self.journal.now()
         for tx, op in await self.journal.unresolved():
             if op.id in self.payments.active:
                 continue  # this terminal is working on it right now (a page is open, a call in flight)
+            if self._maybe_elsewhere(op, now):
+                report.waiting.append(op)  # another terminal may be working on it: not ours to resolve
+                continue
             try:
                 resolved = await self._resolve(tx, op)
+            except StaleOperationError:
+                log.info("Operation %s was resolved elsewhere during the pass", op.id)
+                continue
             except Exception:
                 # One bad record must not stop the pass for every later one: an operator looks at it.
                 log.exception("Reconciliation could not resolve operation %s", op.id)
@@ -76,8 +110,37 @@ class Reconciler:
         """
         for tx, op in await self.journal.unresolved():
             if op.id == op_id:
-                return op if op.id in self.payments.active else await self._resolve(tx, op)
+                if op.id in self.payments.active:
+                    return op
+                async with self._exclusive() as mine:
+                    # While another terminal's pass runs, it is the one resolving: show the operation as is.
+                    return await self._resolve(tx, op) if mine else op
         return None
+
+    def _maybe_elsewhere(self, op: Operation, now: datetime) -> bool:
+        """On a shared database: another terminal may still be sending or showing a page for `op`."""
+        grace = IN_FLIGHT_ELSEWHERE.get(op.state) if self.shared else None
+        return grace is not None and now - op.updated_at < grace
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[bool]:
+        """Hold the reconciliation lock for the block; yields False when another terminal holds it.
+
+        SQLite needs none (one terminal per file). The lock is taken and given back on the journal's
+        worker thread; if the terminal dies holding it, the server releases it with the connection.
+        """
+        if not self.shared:
+            yield True
+            return
+        engine = self.journal.repository.engine
+        lock = await self.payments.read_store(AdvisoryLock.try_acquire, engine, RECONCILE_LOCK)
+        if lock is None:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            await self.payments.read_store(lock.release)
 
     async def _resolve(self, tx: Transaction, op: Operation) -> Operation:
         if op.state is OperationState.CREATED:
