@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from terminal import __version__
+from terminal.services.changes import ChangeFeed
 from terminal.services.guard import INVOICE_ACTIONS, PAYMENT_ACTIONS, PAYOUT_ACTIONS
 from terminal.services.history import HistoryService
 from terminal.services.invoices import InvoiceService
@@ -37,6 +38,7 @@ from terminal.services.security import Security, build_security
 from terminal.services.settings import KeyringSecrets
 from terminal.sim.runner import RunningSims, run_forever, start_simulators
 from terminal.store.database import Database, StoreError, default_data_dir, open_database
+from terminal.store.postgres import database_url
 from terminal.store.transactions import TransactionRepository
 
 log = logging.getLogger("terminal.app")
@@ -63,6 +65,8 @@ class Services:
     invoices: InvoiceService
     security: Security
     sims: RunningSims | None = None
+    # Other terminals' writes on a shared (PostgreSQL) database, for History to refresh; idle on SQLite.
+    changes: ChangeFeed | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -75,6 +79,8 @@ class Services:
         self.history.close()
         self.journal.close()
         self.security.close()
+        if self.changes is not None:
+            self.changes.close()
         self.database.close()
         if self.sims is not None:
             self.sims.stop()
@@ -99,7 +105,9 @@ def build_services(
     None and shows the sign-in screen. A live terminal always starts signed out.
     """
     try:
-        database = open_database(data_dir)
+        # SQLite in the data directory unless a shared database is configured (README, Shared back office).
+        url = database_url((data_dir or default_data_dir()) / "settings.json", os.environ, _database_password)
+        database = open_database(data_dir, url=url)
     except StoreError as exc:
         raise StartupError(str(exc)) from None
     try:
@@ -132,7 +140,19 @@ def build_services(
         invoices=invoices,
         security=security,
         sims=sims,
+        changes=ChangeFeed(database.engine),
     )
+
+
+def _database_password() -> str | None:
+    """The shared database's password from the OS keyring (MerchantTerminal, database/password), if any.
+
+    None lets libpq look in PGPASSWORD and ~/.pgpass; settings.json never holds it.
+    """
+    try:
+        return KeyringSecrets().get("database", "password")
+    except ProfileError:
+        return None
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -224,6 +224,16 @@ def save_profiles(path: Path, profiles: list[Profile]) -> None:
             if p.live
         ]
     }
+    # Other keys (the shared database's `database_url`, README) are set by hand: keep them.
+    kept: dict[str, object] = {**_other_settings(path), **data}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(kept, indent=2), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _other_settings(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if k != "profiles"} if isinstance(data, dict) else {}

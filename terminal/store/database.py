@@ -172,7 +172,7 @@ class Database:
         self.close()
 
 
-def open_database(data_dir: Path | None = None, url: str | None = None) -> Database:
+def open_database(data_dir: Path | None = None, url: str | URL | None = None) -> Database:
     """Open (creating and migrating as needed) the terminal's database.
 
     With no URL: the SQLite file `terminal.db` in `data_dir` (default: `default_data_dir()`), which is

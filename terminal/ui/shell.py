@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from terminal.services.batch import BatchCapture
+from terminal.services.changes import POLL_EVERY_MS
 from terminal.services.history import HistoryService, ManualResolution, NeedsAttention
 from terminal.services.invoices import InvoiceService
 from terminal.services.payments import PaymentService
@@ -96,6 +97,11 @@ class Shell:
         self._reconciling = False
         self._timer = QTimer(self.window)
         self._timer.timeout.connect(self.reconcile)
+        # Other terminals' writes on a shared database: History refreshes within a few seconds.
+        self._watch: asyncio.Task[bool] | None = None
+        self._history_stale = False
+        self._changes_timer = QTimer(self.window)
+        self._changes_timer.timeout.connect(self.watch_changes)
 
     def _attention_setup(self) -> None:
         """Needs attention (F4) with its count in the navigation; receipts from History and the detail."""
@@ -205,6 +211,42 @@ class Shell:
         """Reconcile now and then every `interval_ms` while the terminal is open."""
         self.reconcile()
         self._timer.start(interval_ms)
+        changes = getattr(self.services, "changes", None)
+        if changes is not None and changes.enabled:
+            self.watch_changes()
+            self._changes_timer.start(POLL_EVERY_MS)
+
+    def watch_changes(self) -> None:
+        """Ask the change feed whether the shared database changed; refresh History when it did.
+
+        The poll runs on the feed's worker thread. It is a plain task, not an AsyncBridge job: the
+        bridge's busy/idle messages every few seconds would wipe the status bar. A History scrolled
+        down is not yanked back to the top: it refreshes once it is back at the top or hidden.
+        """
+        changes = getattr(self.services, "changes", None)
+        if changes is None or self._watch is not None:
+            return
+        self._watch = asyncio.ensure_future(changes.changed())
+        self._watch.add_done_callback(self._changes_seen)
+
+    def _changes_seen(self, task: asyncio.Task[bool]) -> None:
+        self._watch = None
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.warning("Watching the shared database failed: %s", task.exception())
+            return
+        self._history_stale = self._history_stale or task.result()
+        at_top = not self.history.isVisible() or self.history.table.verticalScrollBar().value() == 0
+        if self._history_stale and at_top:
+            self._history_stale = False
+            self.history.refresh()
+
+    def stop_watching(self) -> None:
+        """Stop polling for other terminals' changes (at shutdown, before the services close)."""
+        self._changes_timer.stop()
+        if self._watch is not None:
+            self._watch.cancel()
 
 
 def _qt_app() -> QApplication:
@@ -251,6 +293,7 @@ async def _session(app: QApplication, services: ShellServices, self_test: bool) 
             app.lastWindowClosed.connect(closed.set)
             await closed.wait()
             code = 0
+        shell.stop_watching()
         await shell.bridge.drain()
         shell.window.close()
     finally:
