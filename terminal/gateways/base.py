@@ -17,6 +17,7 @@ from terminal.domain.capabilities import Capabilities
 from terminal.domain.declines import DeclineCode
 from terminal.domain.ledger import CardSummary
 from terminal.domain.money import Money
+from terminal.domain.operations import OperationKind
 from terminal.gateways.errors import NotSupportedError
 
 
@@ -60,6 +61,9 @@ class HostedEntryRequest:
     customer_name: str
     amount: Money
     return_url: str
+    # What the clerk chose: the page takes a SALE (authorise and capture) or only pre-authorises
+    # (AUTHORIZE), so a sale never depends on a second, capturing request whose answer could be lost.
+    kind: OperationKind = OperationKind.SALE
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Wire facts and the simulator's decisions: docs/gateways/connect.md. Every call i
 and carries ``X-GCS-ServerMetaInfo``; every POST carries ``X-GCS-Idempotence-Key`` = the operation's
 idempotency key, which the service keeps with the operation, so a retry (even after a restart) is
 recognised by Connect. Card entry is either Connect's hosted checkout in the web view (which itself creates
-a pre-authorisation; ``sale`` then approves or captures it, ``authorize`` only confirms it) or, when the
+the sale or pre-authorisation the clerk chose; ``sale``/``authorize`` then confirm it) or, when the
 profile enables direct entry, the card in a MOTO ``POST /payments``. The platform style decides how a
 pre-authorisation is captured: GlobalCollect approves it once, Ogone takes several partial captures.
 An unanswered operation is found again by its merchantReference (``GET /payments?merchantReference=``).
@@ -46,7 +46,7 @@ from terminal.gateways.connect_flows import ConnectFlows
 from terminal.gateways.connect_status import DISPLAY_NAME
 from terminal.gateways.connect_webhooks import verify_webhook
 from terminal.gateways.errors import NotSupportedError, ValidationError
-from terminal.gateways.http import GatewayHttp, HttpReply
+from terminal.gateways.http import GatewayHttp, HttpReply, Safety
 
 __all__ = [
     "CAPABILITIES",
@@ -180,7 +180,13 @@ class ConnectGateway(Gateway):
         idempotency_key: str = "",
         query: Mapping[str, str] | None = None,
     ) -> HttpReply:
-        """One signed request to ``/v1/{merchantId}{path}``; POSTs carry the idempotency key given."""
+        """One signed request to ``/v1/{merchantId}{path}``; POSTs carry the idempotency key given.
+
+        Retry safety (terminal/gateways/retry.py): a GET is a READ; a POST is IDEMPOTENT, because Connect
+        replays the first answer to the same X-GCS-Idempotence-Key and path (24 h), and every key the
+        adapter sends is stable: the operation's own key (kept in the journal, so the same after a
+        restart) or one derived from what the request is for. Anything else (DELETE) is never repeated.
+        """
         resource = f"{self._base_path}/v1/{quote(self.config.merchant_id, safe='')}{path}"
         if query:
             resource += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query.items())
@@ -197,7 +203,8 @@ class ConnectGateway(Gateway):
         headers["Authorization"] = authorization_header(
             self.config.api_key_id, sign(self.config.secret_api_key, text)
         )
-        return await self._http.request(method, resource, content=content, headers=headers)
+        safety = {"GET": Safety.READ, "POST": Safety.IDEMPOTENT}.get(method, Safety.MONEY)
+        return await self._http.request(method, resource, content=content, headers=headers, safety=safety)
 
     # -- contract verbs (thin: the flows module does the work) ------------------------------------------
     async def test_connection(self) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 from terminal.domain.declines import DeclineCode
 from terminal.domain.ledger import CardSummary
 from terminal.domain.money import Money
+from terminal.domain.operations import OperationKind
 from terminal.gateways.base import (
     CardDetails,
     CardToken,
@@ -223,7 +224,10 @@ class ConnectFlows:
 
     # -- hosted checkout ------------------------------------------------------------------------------------
     async def begin_hosted(self, request: HostedEntryRequest) -> Challenge:
-        """POST /hostedcheckouts: a MOTO pre-authorisation made on Connect's page; RETURNMAC in context."""
+        """POST /hostedcheckouts: a MOTO sale or pre-authorisation (as the clerk chose) made on Connect's
+        page; RETURNMAC in context. A sale is made as a sale on the page (authorizationMode SALE), so it never
+        depends on a later capture whose answer could be lost."""
+        mode = "PRE_AUTHORIZATION" if request.kind is OperationKind.AUTHORIZE else "SALE"
         body = {
             "order": {
                 "amountOfMoney": money_body(request.amount),
@@ -236,10 +240,7 @@ class ConnectFlows:
                 "showResultPage": False,
                 "paymentProductFilters": {"restrictTo": {"groups": ["cards"]}},
             },
-            "cardPaymentMethodSpecificInput": {
-                "authorizationMode": "PRE_AUTHORIZATION",
-                "transactionChannel": "MOTO",
-            },
+            "cardPaymentMethodSpecificInput": {"authorizationMode": mode, "transactionChannel": "MOTO"},
         }
         # Stable across restarts: one checkout per order reference, so a retried open is replayed.
         key = f"hostedcheckout-{request.merchant_reference}"
@@ -306,7 +307,8 @@ class ConnectFlows:
         return CardToken(HOSTED_PREFIX + result.gateway_reference, request.customer_id, card)
 
     async def _confirm_hosted(self, request: PaymentRequest, *, hold: bool) -> GatewayResult:
-        """The checkout's pre-authorisation: confirmed for `authorize`, captured in full for `sale`."""
+        """The checkout's payment read back: confirmed as it is (a sale page's payment is already captured);
+        a page that only pre-authorised for a `sale` is captured in full."""
         payment_id = request.token.removeprefix(HOSTED_PREFIX)
         try:
             current = await self.read("payment", payment_id, request.amount)

@@ -72,6 +72,9 @@ def card_summary(output: Mapping[str, Any]) -> CardSummary | None:
     )
 
 
+_HELD: Final = frozenset({"PENDING_APPROVAL", "PENDING_CAPTURE"})
+
+
 def result_of(
     kind: str,
     obj: Mapping[str, Any],
@@ -115,5 +118,6 @@ def result_of(
         merchant_reference=text(references.get("merchantReference")),
         token=text(card_output.get("token")),
         card=card_summary(output) if kind == "payment" else None,
-        kind=kind,
+        # A payment still waiting for its capture is a hold: reconciliation must not take it for a sale.
+        kind="authorize" if kind == "payment" and status in _HELD else kind,
     )

@@ -43,7 +43,7 @@ from terminal.gateways.errors import (
     OutcomeUnknownError,
     ValidationError,
 )
-from terminal.gateways.http import GatewayHttp, HttpReply, origin_of, raise_if_server_error
+from terminal.gateways.http import GatewayHttp, HttpReply, Safety, origin_of, raise_if_server_error
 from terminal.gateways.ompay_page import card_page_challenge, nonce_of, read_card_page
 from terminal.gateways.ompay_status import (
     DISPLAY_NAME,
@@ -166,7 +166,10 @@ class OmpayGateway(Gateway):
         return "OMPay reachable, credentials accepted"
 
     async def _client_token(self) -> str:
-        reply = await self._call("POST", "/client_token", b"grant_type=client_credentials", form=True)
+        # A client token moves no money: a lost answer is asked again (Safety.READ).
+        reply = await self._call(
+            "POST", "/client_token", b"grant_type=client_credentials", form=True, safety=Safety.READ
+        )
         token = text(reply.json().get("accessToken"))
         if not token:
             raise ValidationError(
@@ -437,12 +440,28 @@ class OmpayGateway(Gateway):
             self._refused_payment(reply)
         return result_of(reply.json(), sent, self._secrets)
 
-    async def _call(self, method: str, path: str, content: bytes | None, *, form: bool = False) -> HttpReply:
-        """One Basic-authenticated call; the statuses every call shares (401, 5xx, 3xx) are judged here."""
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        *,
+        form: bool = False,
+        safety: Safety | None = None,
+    ) -> HttpReply:
+        """One Basic-authenticated call; the statuses every call shares (401, 5xx, 3xx) are judged here.
+
+        A GET (payment and page status) is a READ, repeated after a lost answer; a POST moves money
+        (OMPay de-duplicates nothing) unless the caller says otherwise.
+        """
+        if safety is None:
+            safety = Safety.READ if method == "GET" else Safety.MONEY
         headers = {"Authorization": self._basic, "Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
-        reply = await self._http.request(method, self._prefix + path, content=content, headers=headers)
+        reply = await self._http.request(
+            method, self._prefix + path, content=content, headers=headers, safety=safety
+        )
         raise_if_server_error(reply)
         if reply.status == 401:
             raise AuthenticationError(

@@ -5,11 +5,12 @@ Wire facts and the simulator's decisions: docs/gateways/paymentz.md. Every call 
 AuthToken header (``paymentz_auth``) and a body checksum (``paymentz_checksum``); answers are read by
 ``paymentz_status``. The host is part of the profile: the platform is sold under many brand names.
 
-Hosted checkout: the terminal cannot tell the page whether the clerk chose a sale or a pre-authorisation
-(the hosted-entry request carries no kind), so the page always *authorises* (``paymenttype=PA``). The
-page's return is only a hint: an inquiry by merchantTransactionId confirms it; ``authorize`` then reads
-the authorisation, and ``sale`` captures it in full (``CP``). A page closed half-way leaves at most a hold,
-never a charge. Card outcomes are never taken from the browser.
+Hosted checkout: the page takes what the clerk chose (``HostedEntryRequest.kind``): a sale
+(``paymenttype=DB``) or a pre-authorisation (``PA``). The page's return is only a hint: an inquiry by
+merchantTransactionId confirms it; ``sale`` and ``authorize`` then only read the payment back (nothing more
+is sent, so no second money request can lose its answer). A page that pre-authorised for a sale (built
+without a kind) is still captured in full (``CP``) by ``sale``. Card outcomes are never taken from the
+browser.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from terminal.gateways.base import (
     Recurring,
 )
 from terminal.gateways.errors import DeclinedError, GatewayError, OutcomeUnknownError, ValidationError
-from terminal.gateways.http import origin_of
+from terminal.gateways.http import Safety, origin_of
 from terminal.gateways.paymentz_backoffice import INVOICE_PREFIX, PaymentzBackOffice, card_fields
 from terminal.gateways.paymentz_core import (
     API,
@@ -117,7 +118,7 @@ class PaymentzGateway(PaymentzBackOffice):
             ("orderdescription", request.merchant_reference),
             ("redirecturl", request.return_url),
             ("terminalid", self.config.terminal_id),
-            ("paymenttype", "PA"),
+            ("paymenttype", "PA" if request.kind is OperationKind.AUTHORIZE else "DB"),
             ("customerId", request.customer_id),
             (
                 "checksum",
@@ -159,10 +160,11 @@ class PaymentzGateway(PaymentzBackOffice):
                 f"{DISPLAY_NAME} has not finished the checkout payment ({result.gateway_message}); "
                 "the terminal will check again."
             )
-        if result.amount != request.amount or result.kind != "authorize":
+        wanted = "authorize" if request.kind is OperationKind.AUTHORIZE else "sale"
+        if result.amount != request.amount or result.kind not in (wanted, "authorize"):
             raise OutcomeUnknownError(
                 f"{DISPLAY_NAME} reports a checkout payment of {result.amount} ({result.kind}), not the "
-                f"{request.amount} pre-authorisation asked for; check the transaction by hand."
+                f"{request.amount} {wanted} asked for; check the transaction by hand."
             )
         return CardToken(
             token=CHECKOUT_PREFIX + result.gateway_reference,
@@ -172,9 +174,14 @@ class PaymentzGateway(PaymentzBackOffice):
 
     # -- money ----------------------------------------------------------------------------------
     async def sale(self, request: PaymentRequest) -> GatewayResult:
-        """DB: direct card, saved card, recurring repeat, or capturing a hosted checkout's authorisation."""
+        """DB: direct card, saved card, recurring repeat; a hosted checkout's sale is read back (its DB was
+        made on the page), and a checkout that only authorised is captured in full."""
         if request.token.startswith(CHECKOUT_PREFIX):
-            return await self._capture_checkout(request)
+            payment_id = request.token.removeprefix(CHECKOUT_PREFIX)
+            result = await self._inquiry(payment_id, by_reference=False)
+            if result.kind == "authorize" and result.outcome is Outcome.APPROVED:
+                return await self._capture_checkout(request)
+            return self._checked(result, request.amount, "sale")
         return await self._open("DB", request)
 
     async def authorize(self, request: PaymentRequest) -> GatewayResult:
@@ -343,7 +350,7 @@ class PaymentzGateway(PaymentzBackOffice):
         fields = {**self._authentication(checksum), "paymentType": "IN"}
         if by_reference:
             fields["idType"] = "MID"
-        data = await self._post(f"{API}/payments/{reference}", fields)
+        data = await self._post(f"{API}/payments/{reference}", fields, Safety.READ)  # IN moves no money
         if verdict_of(data) is Verdict.NOT_FOUND:
             return GatewayResult(
                 outcome=Outcome.PENDING,

@@ -18,7 +18,7 @@ from typing import Final
 from urllib.parse import urlencode
 
 from terminal.gateways.errors import AuthenticationError, OutcomeUnknownError, ValidationError
-from terminal.gateways.http import GatewayHttp, raise_if_server_error
+from terminal.gateways.http import GatewayHttp, Safety, raise_if_server_error
 from terminal.gateways.paymentz_status import codes_of, text
 
 __all__ = ["AUTH_PATH", "LIFETIME", "RENEW_BEFORE", "AuthTokens", "Credentials"]
@@ -91,8 +91,9 @@ class AuthTokens:
             "authentication.memberId": c.member_id,
         }
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        # Obtaining a token moves no money: a lost answer is simply asked again (Safety.READ).
         reply = await self._http.request(
-            "POST", AUTH_PATH, content=urlencode(fields).encode(), headers=headers
+            "POST", AUTH_PATH, content=urlencode(fields).encode(), headers=headers, safety=Safety.READ
         )
         raise_if_server_error(reply)
         if reply.status in (404, 405):

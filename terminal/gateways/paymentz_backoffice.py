@@ -22,6 +22,7 @@ from terminal.gateways.base import (
     PaymentRequest,
 )
 from terminal.gateways.errors import AuthenticationError, DeclinedError, ValidationError
+from terminal.gateways.http import Safety
 from terminal.gateways.paymentz_core import API, DISPLAY_NAME, PaymentzCore, read_amount, wire_amount
 from terminal.gateways.paymentz_status import Verdict, text, verdict_of
 
@@ -163,8 +164,9 @@ class PaymentzBackOffice(PaymentzCore):
         if not invoice_id:
             raise ValidationError("No invoice number to act on.", field="invoice")
         checksum = cs.invoice_action(self.config.member_id, self.config.secure_key, invoice_id)
+        safety = Safety.READ if action == "inquiry" else Safety.MONEY
         data = await self._post(
-            f"{INVOICE_API}/{action}", {**self._authentication(checksum), "invoiceId": invoice_id}
+            f"{INVOICE_API}/{action}", {**self._authentication(checksum), "invoiceId": invoice_id}, safety
         )
         verdict = verdict_of(data)
         if verdict is Verdict.NOT_FOUND:
@@ -226,7 +228,7 @@ class PaymentzBackOffice(PaymentzCore):
                 "pagination.page": str(page),
                 "pagination.pageSize": str(_PAGE_SIZE),
             }
-            data = await self._post(f"{API}/getTransactionList", fields)
+            data = await self._post(f"{API}/getTransactionList", fields, Safety.READ)
             rows = data.get("transactions") if isinstance(data.get("transactions"), list) else []
             assert isinstance(rows, list)
             for row in rows:

@@ -24,7 +24,7 @@ from terminal.gateways.errors import (
     OutcomeUnknownError,
     ValidationError,
 )
-from terminal.gateways.http import GatewayHttp, origin_of, raise_if_server_error
+from terminal.gateways.http import GatewayHttp, Safety, origin_of, raise_if_server_error
 from terminal.gateways.paymentz_auth import AuthTokens, Credentials
 from terminal.gateways.paymentz_status import Verdict, codes_of, decline_code, outcome_of, text, verdict_of
 
@@ -160,8 +160,13 @@ class PaymentzCore(Gateway):
             fields["authentication.terminalId"] = self.config.terminal_id
         return fields
 
-    async def _post(self, path: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    async def _post(
+        self, path: str, fields: Mapping[str, str], safety: Safety = Safety.MONEY
+    ) -> dict[str, Any]:
         """POST the form with the AuthToken; a 401 renews the token and sends once more (nothing was done).
+
+        `safety` is Safety.READ for inquiries and lists (GatewayHttp may repeat them after a lost answer);
+        every other call may move money and is never repeated once it may have arrived.
 
         Raises for the verdicts every call shares (credentials, checksum, invalid field, duplicate);
         not-found and refused follow-ups are the caller's to read.
@@ -174,7 +179,7 @@ class PaymentzCore(Gateway):
                 "Accept": "application/json",
                 "AuthToken": token,
             }
-            reply = await self._http.request("POST", path, content=body, headers=headers)
+            reply = await self._http.request("POST", path, content=body, headers=headers, safety=safety)
             raise_if_server_error(reply)
             if reply.status in (404, 405):
                 raise NotSupportedError(

@@ -70,6 +70,7 @@ class PaymentService(CardPayments):
             customer_name=tx.customer_name,
             amount=amount,
             return_url=return_url,
+            kind=kind,
         )
         try:
             challenge = await self.profiles.gateway(profile.id).begin_hosted_entry(request)

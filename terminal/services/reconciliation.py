@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from terminal.domain.ledger import Operation, Transaction
-from terminal.domain.operations import OperationState
+from terminal.domain.operations import OperationKind, OperationState
 from terminal.gateways.base import Outcome
 from terminal.gateways.errors import GatewayError, NotSupportedError
 from terminal.services.journal import Journal
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 NEVER_SENT = "The terminal stopped before sending this request; nothing reached the gateway."
 PAGE_CLOSED = "The card page was closed before the payment was sent; nothing was charged."
+HOLD_ONLY = "The gateway shows an approved pre-authorisation but no capture for this sale; check it by hand."
 NO_LOOKUP = "The gateway offers no status lookup; check the gateway's back office and resolve it by hand."
 
 # Shared database: how long after its last write another terminal's unresolved operation may still be in
@@ -163,6 +164,12 @@ class Reconciler:
             if op.state is OperationState.UNKNOWN:
                 return op
             return await self.journal.move(op, OperationState.UNKNOWN, gateway_message=message)
+        hold = result.outcome is Outcome.APPROVED and result.kind == "authorize"
+        if hold and op.kind is OperationKind.SALE:
+            # A sale completed by a capture: an approved hold does not show that anything was captured.
+            if op.state is OperationState.UNKNOWN:
+                return op
+            return await self.journal.move(op, OperationState.UNKNOWN, gateway_message=HOLD_ONLY)
         if result.outcome in (Outcome.APPROVED, Outcome.DECLINED):
             return await self.payments.record_result(op, result)
         if op.state is OperationState.CHALLENGE:

@@ -48,7 +48,10 @@ def _sim(services: Services) -> str:
 
 def test_lost_create_resolves_to_exactly_one_payment(services: Services) -> None:
     base = _sim(services)
+    # POSTs are IDEMPOTENT (the same X-GCS-Idempotence-Key): the adapter repeats a lost answer twice, and
+    # Connect replays the first payment each time; with all three answers lost it ends unknown.
     fault = {"method": "POST", "path": "/v1/1234/payments", "fault": "timeout_after_commit", "delay_ms": 3000}
+    fault["times"] = 3
     httpx.post(base + "/_sim/faults", json=fault, timeout=5).raise_for_status()
     card = CardDetails("4242424242424242", 12, date.today().year + 2, "123", "Ada Lovelace")
     outcome = run(

@@ -80,7 +80,8 @@ def test_hosted_sale_then_one_refund_only(services: Services) -> None:
         run(services.payments.refund(tx.id, Money(500, "EUR"), "again"))
     assert len(armed(services)) == 1
     assert [e["amount"] for e in moved(services, "RF")] == [1500]
-    assert [e["amount"] for e in moved(services, "CP")] == [5000]
+    assert [e["amount"] for e in moved(services, "DB")] == [5000]  # the page took the sale itself
+    assert moved(services, "CP") == []
 
 
 def test_hosted_preauth_capture_partial(services: Services) -> None:
@@ -102,8 +103,8 @@ def test_hosted_decline_is_confirmed_and_normalised(services: Services) -> None:
 def test_lost_sale_answer_ends_as_one_charge_found_by_reference(services: Services) -> None:
     hosted = run(open_page(services, OperationKind.SALE, 4200, "PZLOST1"))
     _, fields = run(checkout(hosted.challenge, APPROVED))
-    # The capture that completes the sale takes effect, then its answer (and the read-back) are lost.
-    arm(services, f"{API}/payments/{fields['paymentId']}", "timeout_after_commit", times=2)
+    # The page took the sale (DB); every answer to reading it back is lost (a READ is tried three times).
+    arm(services, f"{API}/payments/{fields['paymentId']}", "timeout_after_commit", times=3)
     outcome = run(services.payments.complete_hosted(hosted, fields))
     assert outcome.operation.state is OperationState.UNKNOWN, outcome.message
     # No paymentId was recorded: only the inquiry by merchantTransactionId (idType=MID) can find it.
@@ -115,15 +116,15 @@ def test_lost_sale_answer_ends_as_one_charge_found_by_reference(services: Servic
     tx = run(services.journal.get(outcome.transaction.id))
     assert tx.state is TransactionState.CAPTURED and tx.captured == Money(4200, "EUR")
     assert tx.operations[0].gateway_reference == fields["paymentId"]
-    assert [e["amount"] for e in moved(services, "CP")] == [4200]
-    assert [e["amount"] for e in moved(services, "PA")] == [4200]
-    assert moved(services, "DB") == []
+    assert [e["amount"] for e in moved(services, "DB")] == [4200]
+    assert moved(services, "PA") == [] and moved(services, "CP") == []
 
 
-def test_lost_capture_answer_is_read_back_at_once(services: Services) -> None:
+def test_lost_read_back_answer_is_asked_again(services: Services) -> None:
     hosted = run(open_page(services, OperationKind.SALE, 3100, "PZLOST2"))
     _, fields = run(checkout(hosted.challenge, APPROVED))
     arm(services, f"{API}/payments/{fields['paymentId']}", "reset_after_commit")
     outcome = run(services.payments.complete_hosted(hosted, fields))
     assert outcome.approved, outcome.message
-    assert [e["amount"] for e in moved(services, "CP")] == [3100]
+    assert [e["amount"] for e in moved(services, "DB")] == [3100]
+    assert moved(services, "CP") == []

@@ -64,6 +64,9 @@ class GatewayUnderTest:
     ledger_kinds: Mapping[OperationKind, str]
     amount_minor: int = 125_000
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # How many times the adapter sends a money request whose answer is lost: 3 where the gateway
+    # de-duplicates by an idempotency key (the request is IDEMPOTENT, so it is repeated), else 1.
+    money_attempts: int = 1
     # "card": sale() moves the money. "bank_transfer": the payer moves it on the gateway's page and sale()
     # only confirms it there; the "card" is then the payer's answer on that page.
     payment_method: str = "card"
@@ -314,6 +317,7 @@ CONNECT = GatewayUnderTest(
     secrets={"secret_api_key": "sandbox-connect-secret"},
     wrong_secrets={"secret_api_key": "not-the-sandbox-secret"},
     obtain_token=_connect_token,
+    money_attempts=3,  # every POST carries X-GCS-Idempotence-Key: a lost answer is asked again
     approved_card="4242 4242 4242 4242",
     decline_cards={
         DeclineCode.DO_NOT_HONOUR: "4000 0000 0000 0002",
@@ -352,13 +356,16 @@ class SimHarness:
         """A fresh adapter (build it inside the coroutine that uses it: httpx clients bind to a loop)."""
         return self.gut.build(self.base_url, wrong_credentials=wrong_credentials, timeout=timeout)
 
-    def arm(self, kind: OperationKind, fault: str, *, delay_ms: int | None = None) -> None:
-        """Arm a simulator fault for the next request of this operation."""
-        self.arm_path(self.gut.paths[kind], fault, delay_ms=delay_ms)
+    def arm(
+        self, kind: OperationKind, fault: str, *, delay_ms: int | None = None, times: int | None = None
+    ) -> None:
+        """Arm a simulator fault for the next request(s) of this operation (by default, every attempt)."""
+        times = times or self.gut.money_attempts
+        self.arm_path(self.gut.paths[kind], fault, delay_ms=delay_ms, times=times)
 
-    def arm_path(self, path: str, fault: str, *, delay_ms: int | None = None) -> None:
-        """Arm a simulator fault for the next POST to this path."""
-        spec: dict[str, Any] = {"method": "POST", "path": path, "fault": fault, "times": 1}
+    def arm_path(self, path: str, fault: str, *, delay_ms: int | None = None, times: int = 1) -> None:
+        """Arm a simulator fault for the next `times` POSTs to this path."""
+        spec: dict[str, Any] = {"method": "POST", "path": path, "fault": fault, "times": times}
         if delay_ms is not None:
             spec["delay_ms"] = delay_ms
         self.control.post("/_sim/faults", json=spec).raise_for_status()

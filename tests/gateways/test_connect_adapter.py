@@ -15,6 +15,7 @@ import pytest
 
 from terminal.domain.declines import DeclineCode
 from terminal.domain.money import Money
+from terminal.domain.operations import OperationKind
 from terminal.gateways.base import (
     CardDetails,
     FollowUpRequest,
@@ -91,13 +92,18 @@ def ledger(url: str, kind: str) -> list[dict[str, Any]]:
     return [e for e in entries if e["effect"] and e["kind"] == kind]
 
 
-def test_hosted_checkout_pays_on_the_page_and_sale_captures_it(sim_url: tuple[str, str]) -> None:
+@pytest.mark.parametrize("page", [OperationKind.SALE, OperationKind.AUTHORIZE])
+def test_hosted_checkout_pays_on_the_page_and_sale_captures_it(
+    sim_url: tuple[str, str], page: OperationKind
+) -> None:
+    """A sale page takes the sale itself; a page that only pre-authorised is captured in full by sale()."""
     style, url = sim_url
 
     async def scenario() -> tuple[Any, Any]:
         gw = gateway(style, url, direct=False)
         try:
-            request = HostedEntryRequest(new_reference(), "C1", "Ada", Money(5_000, "EUR"), RETURN)
+            amount = Money(5_000, "EUR")
+            request = HostedEntryRequest(new_reference(), "C1", "Ada", amount, RETURN, kind=page)
             challenge = await gw.begin_hosted_entry(request)
             assert challenge.url and challenge.context["RETURNMAC"] not in challenge.url
             fields = await browser_connect.hosted_checkout(challenge.url, RETURN, "4242424242424242")
@@ -116,8 +122,11 @@ def test_hosted_checkout_pays_on_the_page_and_sale_captures_it(sim_url: tuple[st
     sale, found = run(scenario())
     assert sale.outcome is Outcome.APPROVED and sale.amount == Money(5_000, "EUR")
     assert found.outcome is Outcome.APPROVED and found.gateway_reference == sale.gateway_reference
-    assert len(ledger(url, "authorization")) == 1
-    assert len(ledger(url, "capture" if style == "ogone" else "approve")) == 1
+    captures = len(ledger(url, "capture" if style == "ogone" else "approve"))
+    if page is OperationKind.SALE:
+        assert (len(ledger(url, "sale")), len(ledger(url, "authorization")), captures) == (1, 0, 0)
+    else:
+        assert (len(ledger(url, "authorization")), captures) == (1, 1)
 
 
 def test_hosted_checkout_cancelled_and_declined(sim_url: tuple[str, str]) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from terminal.domain.declines import DeclineCode
 from terminal.domain.money import Money
+from terminal.domain.operations import OperationKind
 from terminal.gateways.base import (
     FollowUpRequest,
     GatewayResult,
@@ -300,8 +301,14 @@ def test_3ds_redirect_then_inquiry_decides(base_url: str, sim: httpx.Client, app
         assert kinds(sim, effect_only=True) == []
 
 
-def test_hosted_checkout_with_3ds_authorises_then_sale_captures(base_url: str, sim: httpx.Client) -> None:
-    request = HostedEntryRequest(new_reference("HC"), "C-5", "Ada", eur(4_000), RETURN_URL)
+@pytest.mark.parametrize(
+    ("page", "effects"), [(OperationKind.SALE, ["DB"]), (OperationKind.AUTHORIZE, ["PA", "CP"])]
+)
+def test_hosted_checkout_with_3ds_then_sale(
+    base_url: str, sim: httpx.Client, page: OperationKind, effects: list[str]
+) -> None:
+    """A sale page takes the sale itself (DB); a page that only pre-authorised is captured by sale()."""
+    request = HostedEntryRequest(new_reference("HC"), "C-5", "Ada", eur(4_000), RETURN_URL, kind=page)
 
     async def scenario() -> GatewayResult:
         pz = gateway(base_url, direct_entry=False)  # the hosted page needs no direct entry
@@ -318,7 +325,7 @@ def test_hosted_checkout_with_3ds_authorises_then_sale_captures(base_url: str, s
 
     result = run(scenario())
     assert (result.outcome, result.amount, result.kind) == (Outcome.APPROVED, eur(4_000), "sale")
-    assert kinds(sim, effect_only=True) == ["PA", "CP"]
+    assert kinds(sim, effect_only=True) == effects
 
 
 # -- recurring, saved cards, payouts ----------------------------------------------------------------------
