@@ -42,6 +42,17 @@ def _permanent(exc: httpx.HTTPError) -> bool:
     return isinstance(exc, httpx.UnsupportedProtocol) or "certificate" in str(exc).lower()
 
 
+def _garbled(reply: HttpReply) -> bool:
+    """A reply that says it is JSON but does not parse (cut short, or mangled by a proxy)."""
+    if "json" not in reply.headers.get("Content-Type", "").lower() or not reply.body:
+        return False
+    try:
+        json.loads(reply.body)
+    except (ValueError, UnicodeDecodeError):
+        return True
+    return False
+
+
 def origin_of(url: str) -> str:
     """'https://host:port' of a URL (scheme and authority only), as a web view compares origins."""
     parts = urlsplit(url)
@@ -148,7 +159,11 @@ class GatewayHttp:
                     raise
                 delay = self.retry.sleep_time(attempt)
             else:
-                if not self.retry.should_retry(safety, Failure.STATUS, attempt, reply.status):
+                if _garbled(reply):
+                    # A JSON answer cut or garbled on the way is an answer lost, whatever its status.
+                    if not self.retry.should_retry(safety, Failure.ANSWER_LOST, attempt):
+                        return reply
+                elif not self.retry.should_retry(safety, Failure.STATUS, attempt, reply.status):
                     return reply
                 delay = self.retry.sleep_time(attempt, reply.headers.get("Retry-After"))
             self.log.info("%s %s: attempt %d failed; sending again in %.2f s", method, path, attempt, delay)

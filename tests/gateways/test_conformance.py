@@ -536,11 +536,15 @@ def test_bank_transfer_failed_confirmation_is_unknown_then_resolves(sim: SimHarn
             request, challenge = await _open_page(sim, gateway)
             fields = await _answer(sim, challenge, sim.gut.approved_card)
             token = await gateway.complete_hosted_entry(request, fields, challenge.context)
+            # Confirming is a read: the retry policy asks again by itself (IDEM-4)...
             sim.arm(OperationKind.SALE, fault)
+            retried = await gateway.sale(_sale_after(request, token))
+            assert retried.outcome is Outcome.APPROVED
+            # ...up to its bound; past it the outcome is unknown, and a later read settles it.
+            sim.arm(OperationKind.SALE, fault, times=3)
             with pytest.raises(OutcomeUnknownError) as unknown:
                 await gateway.sale(_sale_after(request, token))
             assert token.token not in unknown.value.message
-            # Confirming is a read: asking again is safe and settles it.
             return await gateway.sale(_sale_after(request, token))
         finally:
             await gateway.aclose()

@@ -59,7 +59,7 @@ def test_retry_after_is_honoured_and_capped() -> None:
 class _Script(httpx.AsyncBaseTransport):
     """Answers each attempt from a script: an httpx error class to raise, or a status to answer."""
 
-    def __init__(self, *steps: type[httpx.TransportError] | int) -> None:
+    def __init__(self, *steps: type[httpx.TransportError] | int | bytes) -> None:
         self.steps = list(steps)
         self.calls: list[httpx.Request] = []
 
@@ -68,6 +68,8 @@ class _Script(httpx.AsyncBaseTransport):
         step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
         if isinstance(step, int):
             return httpx.Response(step, headers={"Retry-After": "0"}, json={"status": step})
+        if isinstance(step, bytes):  # a JSON answer cut short on the way
+            return httpx.Response(200, headers={"Content-Type": "application/json"}, content=step)
         raise step("scripted", request=request)
 
 
@@ -132,3 +134,13 @@ def test_a_bad_address_is_not_retried() -> None:
     with pytest.raises(GatewayUnavailableError):
         _send(transport, Safety.READ)
     assert len(transport.calls) == 1
+
+
+def test_a_garbled_json_answer_is_an_answer_lost() -> None:
+    cut = b'{"status": "APPRO'
+    read = _Script(cut, 200)
+    assert _send(read, Safety.READ).status == 200
+    assert len(read.calls) == 2
+    money = _Script(cut, 200)
+    assert _send(money, Safety.MONEY).body == cut  # returned as is: the adapter calls it unknown
+    assert len(money.calls) == 1
