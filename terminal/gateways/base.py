@@ -238,6 +238,21 @@ class Gateway(ABC):
         """Ask the gateway what became of an operation (status inquiry or lookup by reference)."""
         raise self._unsupported("fetch")
 
+    async def fetch_follow_up(
+        self,
+        kind: OperationKind,
+        gateway_reference: str,
+        merchant_reference: str,
+        parent_reference: str,
+    ) -> GatewayResult:
+        """What became of a capture, void or refund of the payment `parent_reference`.
+
+        By default the follow-up is looked up like any operation; a gateway that files follow-ups under the
+        payment itself (Paymentz) reads the payment's state instead: APPROVED when it shows the follow-up
+        done, DECLINED when it shows it not done, PENDING when it cannot tell.
+        """
+        return await self.fetch(gateway_reference, merchant_reference)
+
     async def complete_challenge(
         self,
         result: GatewayResult,

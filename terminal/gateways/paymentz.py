@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
 from terminal.domain.capabilities import Capabilities, Support
 from terminal.domain.declines import DeclineCode
@@ -327,6 +327,35 @@ class PaymentzGateway(PaymentzBackOffice):
             return await self._inquiry(merchant_reference, by_reference=True)
         raise ValidationError("Nothing to look up: no paymentId and no order reference.")
 
+    async def fetch_follow_up(
+        self, kind: OperationKind, gateway_reference: str, merchant_reference: str, parent_reference: str
+    ) -> GatewayResult:
+        """CP, RV and RF have no reference of their own: the payment's status shows whether it was done.
+
+        A pre-authorisation is captured once and a payment refunded once, so the status is a definite
+        answer: captured (capturesuccess, settled, reversed), cancelled, or reversed (refunded).
+        """
+        payment_id = parent_reference.removeprefix(CHECKOUT_PREFIX)
+        if kind not in _DONE or not payment_id:
+            return await self.fetch(gateway_reference, merchant_reference)
+        parent = await self._inquiry(payment_id, by_reference=False)
+        if parent.outcome is not Outcome.APPROVED:
+            return replace(parent, outcome=Outcome.PENDING, amount=None)
+        status, label = text(parent.raw.get("status")), kind.label.lower()
+        common: dict[str, Any] = {
+            "gateway_reference": parent.gateway_reference,
+            "gateway_code": status,
+            "raw": parent.raw,
+        }
+        if status in _DONE[kind]:
+            return GatewayResult(Outcome.APPROVED, gateway_message=f"{DISPLAY_NAME}: {status}.", **common)
+        return GatewayResult(
+            Outcome.DECLINED,
+            decline_code=DeclineCode.OTHER,
+            gateway_message=f"{DISPLAY_NAME} shows the payment {status}: the {label} did not take place.",
+            **common,
+        )
+
     async def complete_challenge(
         self, result: GatewayResult, fields: Mapping[str, str], context: Mapping[str, str] | None = None
     ) -> GatewayResult:
@@ -366,3 +395,9 @@ class PaymentzGateway(PaymentzBackOffice):
 
 
 _LABELS: Final = {"CP": "capture", "RV": "reversal", "RF": "refund"}
+# The payment statuses that show a follow-up done (docs/gateways/paymentz.md, the inquiry's status).
+_DONE: Final = {
+    OperationKind.CAPTURE: frozenset({"capturesuccess", "settled", "reversed"}),
+    OperationKind.VOID: frozenset({"cancelled", "authcancelled"}),
+    OperationKind.REFUND: frozenset({"reversed"}),
+}

@@ -30,6 +30,8 @@ from terminal.store.postgres import RECONCILE_LOCK, AdvisoryLock, is_shared
 
 log = logging.getLogger(__name__)
 
+_FOLLOW_UPS = frozenset({OperationKind.CAPTURE, OperationKind.VOID, OperationKind.REFUND})
+
 NEVER_SENT = "The terminal stopped before sending this request; nothing reached the gateway."
 PAGE_CLOSED = "The card page was closed before the payment was sent; nothing was charged."
 HOLD_ONLY = "The gateway shows an approved pre-authorisation but no capture for this sale; check it by hand."
@@ -156,9 +158,13 @@ class Reconciler:
             profile = self.profiles.get(tx.profile)
             if not profile.capabilities.lookup_by_reference:
                 raise NotSupportedError(NO_LOOKUP)
-            result = await self.profiles.gateway(profile.id).fetch(
-                op.gateway_reference, op.merchant_reference
-            )
+            gateway, parent = self.profiles.gateway(profile.id), tx.first_operation
+            if op.kind in _FOLLOW_UPS and parent is not None and parent.id != op.id:
+                result = await gateway.fetch_follow_up(
+                    op.kind, op.gateway_reference, op.merchant_reference, parent.gateway_reference
+                )
+            else:
+                result = await gateway.fetch(op.gateway_reference, op.merchant_reference)
         except (GatewayError, ProfileError) as exc:
             message = exc.message if isinstance(exc, GatewayError) else str(exc)
             if op.state is OperationState.UNKNOWN:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,7 +19,7 @@ from terminal.app import Services, build_services
 from terminal.domain.operations import OperationState
 from terminal.sim.faults import FAULT_KINDS
 from tests.e2e.conftest import run
-from tests.e2e.matrix_drivers import DRIVERS, Driver
+from tests.e2e.matrix_drivers import DIRECT_PROFILES, DRIVERS, Driver
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "RELIABILITY.md"
 HOLD_MS = 300  # the simulators hold (or delay) an answer this long; the adapter's timeout is longer
@@ -59,6 +60,9 @@ def test_the_table_covers_every_case_and_nothing_else() -> None:
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """One terminal for the whole matrix (starting the simulators per case would triple its time)."""
     built = build_services(tmp_path_factory.mktemp("matrix") / "data", force_sandbox=True)
+    for profile_id in DIRECT_PROFILES:  # typed cards: the terminal's own request moves the money
+        profile = built.profiles.get(profile_id)
+        built.profiles.put(replace(profile, settings={**profile.settings, "direct_entry": "on"}))
     try:
         yield built
     finally:
@@ -73,7 +77,7 @@ def _sim(services: Services, gateway: str) -> str:
 def _effects(services: Services, driver: Driver) -> int:
     reply = httpx.get(_sim(services, driver.gateway) + "/_sim/ledger", timeout=5)
     entries = reply.json()["entries"]
-    return sum(1 for e in entries if e["kind"] == driver.effect_kind and e["effect"])
+    return sum(1 for e in entries if e["kind"] == driver.effect_kind and (e["effect"] or driver.any_entry))
 
 
 @pytest.mark.parametrize(("driver", "fault"), CASES, ids=[f"{d.gateway}-{d.operation}-{f}" for d, f in CASES])
