@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -70,6 +70,16 @@ _FIXED_FIELDS = (
     "operator",
     "reason",
 )
+
+# Built once: executed with the values as parameters, SQLAlchemy reuses one compiled statement, where
+# `insert(...).values(**row)` would build and cache-key a new expression of every value on each write.
+_INSERT_TRANSACTION = insert(transactions)
+_INSERT_OPERATION = insert(operations)
+# The SET columns come from the parameters' other keys (state, updated_at, outcome; the summary columns).
+_UPDATE_OPERATION = update(operations).where(
+    operations.c.id == bindparam("op_id"), operations.c.state == bindparam("from_state")
+)
+_UPDATE_SUMMARY = update(transactions).where(transactions.c.id == bindparam("summary_tx_id"))
 
 # SQLite's default limit on bound parameters is 32766 (999 before 3.32); stay far below.
 _IN_CHUNK = 500
@@ -153,10 +163,10 @@ class TransactionRepository:
                     f"Merchant reference {tx.merchant_reference} is already used at "
                     f"{tx.gateway}/{tx.profile} (transaction {other.id})"
                 )
-            conn.execute(insert(transactions).values(**tx_values))
+            conn.execute(_INSERT_TRANSACTION, tx_values)
             for op, values in zip(tx.operations, op_values, strict=True):
                 _check_new_operation(conn, op)
-                conn.execute(insert(operations).values(**values))
+                conn.execute(_INSERT_OPERATION, values)
 
     def append_operation(
         self, op: Operation, *, check: Callable[[Transaction], str | None] | None = None
@@ -189,7 +199,7 @@ class TransactionRepository:
                     operations.c.transaction_id == op.transaction_id
                 )
             ).scalar_one()
-            conn.execute(insert(operations).values(**_operation_values(op, int(last) + 1)))
+            conn.execute(_INSERT_OPERATION, _operation_values(op, int(last) + 1))
             _refresh_summary(conn, op.transaction_id)
 
     def update_operation(self, op: Operation, *, expected_state: OperationState | None = None) -> None:
@@ -222,10 +232,10 @@ class TransactionRepository:
             except TransitionError as exc:
                 raise IllegalTransitionError(f"Operation {op.id}: {exc}") from exc
             result = conn.execute(
-                update(operations)
-                .where(operations.c.id == op.id, operations.c.state == stored.state.value)
-                .values(state=op.state.value, updated_at=updated_at, **outcome)
-            )
+                _UPDATE_OPERATION,
+                {"op_id": op.id, "from_state": stored.state.value, "state": op.state.value,
+                 "updated_at": updated_at, **outcome},
+            )  # fmt: skip
             if result.rowcount != 1:
                 raise StaleOperationError(f"Operation {op.id} changed while it was being updated")
             _refresh_summary(conn, op.transaction_id)
@@ -484,7 +494,7 @@ def summary_values(tx: Transaction) -> dict[str, Any]:
 def _refresh_summary(conn: Connection, tx_id: str) -> None:
     # In the same database transaction as the journal write, so History never sees a stale state.
     tx = _load(conn, [tx_id])[tx_id]
-    conn.execute(update(transactions).where(transactions.c.id == tx_id).values(**summary_values(tx)))
+    conn.execute(_UPDATE_SUMMARY, {"summary_tx_id": tx_id, **summary_values(tx)})
 
 
 def _card_values(card: CardSummary) -> dict[str, Any]:
