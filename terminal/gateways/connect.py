@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -56,6 +56,7 @@ __all__ = [
     "OGONE",
     "ConnectConfig",
     "ConnectGateway",
+    "capabilities_for",
 ]
 
 CURRENCY: Final = "EUR"
@@ -102,6 +103,25 @@ CAPABILITIES: Final = Capabilities(
 )
 
 
+def capabilities_for(platform_style: str) -> Capabilities:
+    """What a profile on this platform style can do: card payouts exist on the Ogone platform only.
+
+    CAPABILITIES is the union (what Connect offers on some platform); a profile's own is this.
+    """
+    if platform_style == OGONE:
+        return CAPABILITIES
+    operations: dict[OperationKind, Support] = {
+        k: v for k, v in CAPABILITIES.operations.items() if k is not OperationKind.PAYOUT
+    }
+    return replace(
+        CAPABILITIES,
+        operations=operations,
+        payout_to_card=False,
+        payout_approval=False,
+        missing_note=f"{DISPLAY_NAME} pays out to cards on its Ogone platform only.",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectConfig:
     """One Connect merchant: endpoint, ids, platform style, direct entry; secrets kept out of repr."""
@@ -146,6 +166,7 @@ class ConnectGateway(Gateway):
         if config.platform_style not in (GLOBALCOLLECT, OGONE):
             raise ValidationError("Connect platform: choose globalcollect or ogone.", field="platform_style")
         self.config = config
+        self.capabilities = capabilities_for(config.platform_style)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._base_path = parts.path.rstrip("/")
         self._meta = server_meta_info()

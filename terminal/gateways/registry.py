@@ -106,12 +106,21 @@ _OPTIONAL_FIELDS: Final[Mapping[str, frozenset[str]]] = {
 }
 
 
-def capabilities_of(gateway: str) -> Capabilities:
-    """The declared capabilities of a gateway; KeyError for a gateway this terminal does not know."""
+def capabilities_of(gateway: str, settings: Mapping[str, str] | None = None) -> Capabilities:
+    """The declared capabilities of a gateway; KeyError for a gateway this terminal does not know.
+
+    With a profile's `settings`, what that profile can do: some depend on its settings (Connect's card
+    payouts exist on its Ogone platform style only). Without, everything the gateway offers somewhere.
+    """
     try:
-        return _CAPABILITIES[gateway]
+        declared = _CAPABILITIES[gateway]
     except KeyError:
         raise KeyError(f"unknown gateway {gateway!r}; known: {', '.join(GATEWAYS)}") from None
+    if gateway == "connect" and settings is not None:
+        return connect.capabilities_for(
+            settings.get("platform_style", "").strip().lower() or connect.GLOBALCOLLECT
+        )
+    return declared
 
 
 def _missing(gateway: str, name: str) -> ValidationError:

@@ -68,8 +68,8 @@ class Profile:
 
     @property
     def capabilities(self) -> Capabilities:
-        """What this profile's gateway can do."""
-        return capabilities_of(self.gateway)
+        """What this profile's gateway can do with this profile's settings (Connect: its platform style)."""
+        return capabilities_of(self.gateway, self.settings)
 
     @property
     def label(self) -> str:

@@ -18,6 +18,7 @@ from terminal.app import Services, build_services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.gateways.base import CardDetails, Challenge, HostedEntryRequest, Outcome
+from terminal.gateways.registry import capabilities_of
 from tests.e2e.conftest import run
 from tests.e2e.flows import RETURN_URL
 from tests.gateways import browser_connect
@@ -196,3 +197,13 @@ def test_pages_take_the_kind_the_clerk_chose(services: Services) -> None:
     outcome = run(services.payments.complete_hosted(hosted, fields))
     assert outcome.approved, outcome.message
     assert (_effects(services, "paymentz", "DB"), _effects(services, "paymentz", "CP")) == (1, 0)
+
+
+def test_connect_capabilities_follow_the_platform_style(services: Services) -> None:
+    """Card payouts exist on Connect's Ogone platform only: the profile and the built adapter both say so."""
+    profile = services.profiles.get("connect-sandbox")  # GlobalCollect, the default style
+    assert not profile.capabilities.payout_to_card
+    assert OperationKind.PAYOUT not in profile.capabilities.operations
+    assert not services.profiles.gateway(profile.id).capabilities.payout_to_card
+    ogone = capabilities_of("connect", {**profile.settings, "platform_style": "ogone"})
+    assert ogone.payout_to_card and OperationKind.PAYOUT in ogone.operations
