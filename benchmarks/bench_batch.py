@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import ExternalSimulators, use_external
 
 GATEWAY = "paymentz"
 RETURN_URL = "http://127.0.0.1:9/return/bench"
@@ -31,10 +32,9 @@ async def _measure(data_dir: Path, count: int) -> dict[str, Any]:
     from terminal.services.batch import DEFAULT_CONCURRENCY, BatchCapture
 
     services = build_services(data_dir, force_sandbox=True)
+    sims = ExternalSimulators()
     try:
-        profile = next(p for p in services.profiles.all() if p.gateway == GATEWAY)
-        profile = replace(profile, settings={**profile.settings, "direct_entry": "on"})
-        services.profiles.put(profile)
+        profile = use_external(services, sims, GATEWAY, direct_entry="on")
         made = time.perf_counter()
         ids = await _preauthorisations(services, profile.id, count)
         made_s = time.perf_counter() - made
@@ -56,6 +56,7 @@ async def _measure(data_dir: Path, count: int) -> dict[str, Any]:
             raise RuntimeError(f"a second batch sent captures again: {again.text}")
     finally:
         await services.aclose()
+        sims.close()
     return {
         "batch_capture_per_s": round(count / elapsed, 1),
         "_detail": {

@@ -14,7 +14,6 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from benchmarks.common import median
+from benchmarks.common import ExternalSimulators, median, use_external
 
 GATEWAY = "paymentz"
 RETURN_URL = "http://127.0.0.1:9/return/bench"
@@ -38,10 +37,9 @@ async def _measure(data_dir: Path, repeats: int) -> dict[str, Any]:
     from terminal.app import build_services
 
     services = build_services(data_dir, force_sandbox=True)
+    sims = ExternalSimulators()
     try:
-        profile = next(p for p in services.profiles.all() if p.gateway == GATEWAY)
-        profile = replace(profile, settings={**profile.settings, "direct_entry": "on"})
-        services.profiles.put(profile)
+        profile = use_external(services, sims, GATEWAY, direct_entry="on")
         sent: list[httpx.Request] = []
         original_send = httpx.AsyncClient.send
 
@@ -66,6 +64,7 @@ async def _measure(data_dir: Path, repeats: int) -> dict[str, Any]:
                 raw_s.append(await _timed(_raw(raw, template, profile.settings, f"BENCH-RAW-{n}")))
     finally:
         await services.aclose()
+        sims.close()
     service, baseline = median(service_s), median(raw_s)
     return {
         "charge_overhead_ratio": round(service / baseline, 2),

@@ -173,3 +173,44 @@ def qt_loop() -> asyncio.AbstractEventLoop:
     loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     return loop
+
+
+class ExternalSimulators:
+    """The gateway simulators in their own process (`merchant-terminal sim`), as a real gateway would be:
+    in the terminal's process they would compete with it for the interpreter lock on a 2-core machine."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "terminal.app", "sim"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.urls: dict[str, str] = {}
+        assert self._proc.stdout is not None
+        deadline = time.perf_counter() + 30
+        while len(self.urls) < 5 and time.perf_counter() < deadline:
+            line = self._proc.stdout.readline()
+            if not line:
+                break
+            name, url = line.split()
+            self.urls[name] = url
+        if not self.urls:
+            self.close()
+            raise RuntimeError("the simulators did not start")
+
+    def close(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(10)
+
+
+def use_external(services: Any, sims: ExternalSimulators, gateway: str, **settings: str) -> Any:
+    """Point the sandbox profile of `gateway` at the external simulator (with extra `settings`)."""
+    from dataclasses import replace
+
+    profile = next(p for p in services.profiles.all() if p.gateway == gateway)
+    profile = replace(profile, settings={**profile.settings, "base_url": sims.urls[gateway], **settings})
+    services.profiles.put(profile)
+    return profile
