@@ -68,7 +68,7 @@ class ConnectAccounts:
         if request.card is not None:
             if not self.gw.config.direct_entry:
                 raise NotSupportedError(DIRECT_OFF)
-            specific["card"] = card_body(request.card, cvv=False)
+            specific["card"] = card_body(request.card, with_code=False)
             specific["paymentProductId"] = product_id(request.card.number.replace(" ", ""))
         elif request.token:
             specific["token"] = request.token
@@ -112,7 +112,7 @@ class ConnectAccounts:
             "paymentProductId": product_id(card.number.replace(" ", "")),
             "card": {
                 "customer": {"merchantCustomerId": customer_id[:15]},
-                "data": {"cardWithoutCvv": card_body(card, cvv=False)},
+                "data": {"cardWithoutCvv": card_body(card, with_code=False)},
             },
         }
         key = f"token-{customer_id}-{card.number[-4:]}-{mmyy(card)}"

@@ -79,9 +79,9 @@ def money_body(amount: Money) -> dict[str, Any]:
     return {"amount": amount.minor, "currencyCode": amount.currency}
 
 
-def card_body(card: CardDetails, *, cvv: bool) -> dict[str, Any]:
+def card_body(card: CardDetails, *, with_code: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"cardNumber": card.number.replace(" ", ""), "expiryDate": mmyy(card)}
-    if cvv:
+    if with_code:
         body["cvv"] = card.cvc
     if card.holder:
         body["cardholderName"] = card.holder
@@ -163,7 +163,7 @@ class ConnectFlows:
             if not self.gw.config.direct_entry:
                 raise NotSupportedError(DIRECT_OFF)
             specific["paymentProductId"] = product_id(request.card.number.replace(" ", ""))
-            specific["card"] = card_body(request.card, cvv=True)
+            specific["card"] = card_body(request.card, with_code=True)
         elif request.token:
             specific["token"] = request.token
         else:

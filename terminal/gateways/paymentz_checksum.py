@@ -52,9 +52,9 @@ def payout(member_id: str, merchant_transaction_id: str, amount: str, secure_key
     return digest(member_id, merchant_transaction_id, amount, secure_key)
 
 
-def registration(member_id: str, secure_key: str, card_number: str) -> str:
-    """Standalone card registration: memberId|secureKey|cardNumber."""
-    return digest(member_id, secure_key, card_number)
+def registration(member_id: str, secure_key: str, number: str) -> str:
+    """Standalone card registration: memberId|secureKey|cardNumber (direct entry only, ARCH-2)."""
+    return digest(member_id, secure_key, number)
 
 
 def token_payment(member_id: str, secure_key: str, registration_id: str, amount: str) -> str:

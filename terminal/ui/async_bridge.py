@@ -14,6 +14,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def loop_running() -> bool:
+    """Whether an asyncio event loop runs in this thread now (the terminal's qasync loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class AsyncBridge(QObject):
     """Runs service coroutines on the qasync loop for the screens.
 
@@ -45,11 +54,16 @@ class AsyncBridge(QObject):
         controls: Sequence[QWidget] = (),
         busy_text: str = "Working…",
         background: bool = False,
-    ) -> asyncio.Task[T]:
+    ) -> asyncio.Task[T] | None:
         """Start `coro`; disable `controls` until it ends; call `on_done(result)` or `on_error(exc)`.
 
         A `background` task only reads (status, reconciliation): it never holds up closing the window.
+        A background read asked for when no event loop runs (a timer firing after the terminal's loop
+        ended) is dropped, and None returned: there is nothing to run it on, and nothing is lost.
         """
+        if background and not loop_running():
+            coro.close()
+            return None
         task: asyncio.Task[T] = asyncio.ensure_future(coro)
         tasks = self._background if background else self._tasks
         tasks.add(task)
