@@ -55,6 +55,7 @@ class _Painted:
 
 
 async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str, Any]:
+    from terminal.app import freeze_startup_heap
     from terminal.services.history import HistoryService
     from terminal.services.journal import Journal
     from terminal.store.database import open_database
@@ -65,6 +66,7 @@ async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str
     database = open_database(data_dir)
     journal = Journal(TransactionRepository(database.engine))
     history = HistoryService(journal)
+    freeze_startup_heap()  # as `merchant-terminal` does once its services are built
     bridge = AsyncBridge()
     profiles = [(f"{g}-sandbox", f"{g} demo") for g in ("ogopay", "etpay", "ompay", "paymentz", "connect")]
     screen = HistoryScreen(history, bridge, profiles=profiles)

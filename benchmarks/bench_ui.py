@@ -52,7 +52,7 @@ async def _bridged(bridge: Any, coro: Any) -> Any:
 
 
 async def _measure(store: Path, work: Path, charges: int, lost: int) -> dict[str, Any]:
-    from terminal.app import build_services
+    from terminal.app import build_services, freeze_startup_heap
     from terminal.services.export import CsvExport, ExportZone
     from terminal.services.history import HistoryService
     from terminal.services.journal import Journal
@@ -65,6 +65,7 @@ async def _measure(store: Path, work: Path, charges: int, lost: int) -> dict[str
     big = open_database(store)
     big_journal = Journal(TransactionRepository(big.engine))
     big_history = HistoryService(big_journal)
+    freeze_startup_heap()  # as `merchant-terminal` does once its services are built
     bridge = AsyncBridge()
     monitor = StallMonitor()
     stalls: dict[str, float] = {}

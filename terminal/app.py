@@ -8,6 +8,7 @@ merchant-terminal sim [--port N]                     run the simulators alone an
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -217,7 +218,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from terminal.ui.shell import run_gui  # Qt is loaded only when a window is wanted
 
+    freeze_startup_heap()
     return run_gui(services, self_test=args.self_test)
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up made (modules, classes, the services) out of the garbage collector's sight.
+
+    It lives as long as the process; yet every full collection, triggered by allocations in whichever
+    thread, would walk all of it while holding the interpreter lock: a 50-60 ms freeze of the window
+    during an export or a long History scroll (benchmarks/, docs/BENCHMARKS.md). Frozen, a full
+    collection walks only what was made since.
+    """
+    gc.freeze()
 
 
 if __name__ == "__main__":

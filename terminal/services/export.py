@@ -131,7 +131,8 @@ class CsvExport:
                     raise ExportCancelled(f"Export cancelled after {written} rows; no file was written.")
                 rows = await self.history.rows(query, after, self.chunk)
                 if rows:
-                    await asyncio.to_thread(handle.write, _render(rows, zone))
+                    # Formatting runs on the worker thread too: 2,000 rows of it would stall the UI thread.
+                    await asyncio.to_thread(_write_rows, handle, rows, zone)
                     written += len(rows)
                     after = rows[-1]
                     if on_progress is not None:
@@ -144,6 +145,10 @@ class CsvExport:
             part.unlink(missing_ok=True)
             raise
         return ExportResult(path, written)
+
+
+def _write_rows(handle: io.TextIOWrapper, rows: list[TransactionRow], zone: ExportZone) -> None:
+    handle.write(_render(rows, zone))
 
 
 def _open(part: Path) -> io.TextIOWrapper:
