@@ -86,12 +86,25 @@ class PaymentService(CardPayments):
 
     async def complete_hosted(self, hosted: HostedPayment, fields: Mapping[str, str]) -> PaymentOutcome:
         """Read what the card page returned, then send the sale or pre-authorisation once."""
-        try:
-            return await self._complete_hosted(hosted, fields)
-        finally:
-            self.active.discard(hosted.operation.id)
+        return (await self.complete_hosted_payment(hosted, fields)).outcome
 
-    async def _complete_hosted(self, hosted: HostedPayment, fields: Mapping[str, str]) -> PaymentOutcome:
+    async def complete_hosted_payment(
+        self, hosted: HostedPayment, fields: Mapping[str, str], *, challenge_return_url: str = ""
+    ) -> DirectPayment:
+        """As complete_hosted; with `challenge_return_url`, a gateway that asks for 3-D Secure only once the
+        card page's token is charged (OMPay's nonce) gets that address for its page, and the payment comes
+        back waiting on it (`.challenge`), to be finished with complete_direct like a typed card's."""
+        payment: DirectPayment | None = None
+        try:
+            payment = await self._complete_hosted(hosted, fields, challenge_return_url)
+            return payment
+        finally:
+            if payment is None or payment.challenge is None:  # a page still open keeps it off reconciliation
+                self.active.discard(hosted.operation.id)
+
+    async def _complete_hosted(
+        self, hosted: HostedPayment, fields: Mapping[str, str], challenge_return_url: str
+    ) -> DirectPayment:
         op = hosted.operation
         gateway = self.profiles.gateway(hosted.transaction.profile)
         try:
@@ -105,14 +118,14 @@ class PaymentService(CardPayments):
                 gateway_code=exc.gateway_code,
                 gateway_message=exc.message,
             )
-            return await self.outcome(op)
+            return DirectPayment(await self.outcome(op))
         except OutcomeUnknownError as exc:
             # The page's answer could not be trusted; what the gateway says decides (reconciliation).
             op = await self.journal.move(op, OperationState.UNKNOWN, gateway_message=exc.message)
-            return await self.outcome(op)
+            return DirectPayment(await self.outcome(op))
         except GatewayError as exc:
             op = await self.journal.move(op, OperationState.FAILED, gateway_message=exc.message)
-            return await self.outcome(op)
+            return DirectPayment(await self.outcome(op))
         except Exception:
             log.exception("The card page's answer for %s could not be read", op.id)
             op = await self.journal.move(
@@ -120,7 +133,7 @@ class PaymentService(CardPayments):
                 OperationState.FAILED,
                 gateway_message="The card page's answer was unusable; nothing was charged.",
             )
-            return await self.outcome(op)
+            return DirectPayment(await self.outcome(op))
         # The gateway token could charge the card again: it stays in memory for this sale only.
         await self.journal.set_card(op.transaction_id, replace(token.card, token=""))
         request = PaymentRequest(
@@ -130,10 +143,15 @@ class PaymentService(CardPayments):
             customer_id=token.customer_id,
             token=token.token,
             description=hosted.transaction.description,
+            return_url=challenge_return_url,
         )
         send = gateway.sale if op.kind is OperationKind.SALE else gateway.authorize
-        op, _ = await self.send(op, lambda: send(request))
-        return await self.outcome(op)
+        page_ok = bool(challenge_return_url)
+        op, result = await self.send(op, lambda: send(request), challenge_ok=page_ok)
+        outcome = await self.outcome(op)
+        if op.state is OperationState.CHALLENGE and result is not None and result.challenge is not None:
+            return DirectPayment(outcome, result.challenge, result)
+        return DirectPayment(outcome)
 
     async def follow(
         self, hosted: HostedPayment, *, every_s: float = 3.0, for_s: float = 1800.0
