@@ -34,6 +34,9 @@ class Capabilities:
     direct_entry: bool = False
     three_d_secure: bool = False
     lookup_by_reference: bool = False
+    # A capture, void or refund whose answer was lost can be read back from its payment (fetch_follow_up),
+    # even where the gateway offers no lookup of a payment by our reference (OMPay).
+    follow_up_lookup: bool = False
     # Card payments (False for bank-transfer gateways, whose page is the bank's, not a card form).
     cards: bool = True
     # The hosted page can be sent to the customer as a link (pay-by-link) and followed by status reads.
@@ -66,6 +69,11 @@ class Capabilities:
         if support is Support.SANDBOX_ONLY and live:
             return self.sandbox_only_reason
         return None
+
+    def can_look_up(self, kind: OperationKind) -> bool:
+        """Whether the terminal can ask the gateway what became of an operation of `kind` it lost."""
+        follow_up = kind in (OperationKind.CAPTURE, OperationKind.VOID, OperationKind.REFUND)
+        return self.lookup_by_reference or (follow_up and self.follow_up_lookup)
 
     def limit_reason(self, currency: str, minor: int) -> str | None:
         """Why this amount is outside the gateway's limits or currencies (None when it is inside)."""

@@ -49,6 +49,7 @@ from terminal.gateways.ompay_status import (
     DISPLAY_NAME,
     REDIRECT_CODE,
     error_of,
+    follow_up_of,
     refusal,
     result_of,
     text,
@@ -82,6 +83,8 @@ CAPABILITIES: Final = Capabilities(
     three_d_secure=True,
     # No lookup by merchant reference is documented: an unanswered create is resolved by an operator.
     lookup_by_reference=False,
+    # ...but a lost capture, void or refund is read back from its payment (fetch_follow_up).
+    follow_up_lookup=True,
     saved_cards=True,
     # The hosted payment page is sent as a link through create_invoice (link_url), not through the card
     # page of begin_hosted_entry, which is the nonce page: see create_invoice.
@@ -338,6 +341,20 @@ class OmpayGateway(Gateway):
         if not _PAYMENT_ID.match(gateway_reference):
             raise ValidationError("Not an OMPay payment id.", field="reference")
         return await self._get(f"/payment/{gateway_reference}", None)
+
+    async def fetch_follow_up(
+        self, kind: OperationKind, gateway_reference: str, merchant_reference: str, parent_reference: str
+    ) -> GatewayResult:
+        """A capture, void or refund whose answer was lost, judged from its payment (a READ, asked again).
+
+        The follow-up's own id was in the lost answer; the payment's state tells (ompay_status.follow_up_of).
+        """
+        if gateway_reference or kind not in _RESULTS or not _PAYMENT_ID.match(parent_reference):
+            return await self.fetch(gateway_reference, merchant_reference)
+        reply = await self._call("GET", f"/payment/{parent_reference}", None, safety=Safety.READ)
+        if reply.status != 200:
+            self._refused_payment(reply)
+        return follow_up_of(kind, reply.json(), self._secrets)
 
     # -- follow-ups ---------------------------------------------------------------------------------------
     async def capture(self, request: FollowUpRequest) -> GatewayResult:

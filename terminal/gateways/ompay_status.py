@@ -13,6 +13,7 @@ from typing import Any, Final
 from terminal.domain.declines import DeclineCode
 from terminal.domain.ledger import CardSummary
 from terminal.domain.money import Money, MoneyError, from_major_text
+from terminal.domain.operations import OperationKind
 from terminal.domain.scrub import scrub_mapping, scrub_text
 from terminal.gateways.base import GatewayResult, Outcome
 from terminal.gateways.errors import GatewayError, OutcomeUnknownError, ValidationError
@@ -24,6 +25,7 @@ __all__ = [
     "REDIRECT_CODE",
     "decline_code",
     "error_of",
+    "follow_up_of",
     "refusal",
     "result_of",
     "text",
@@ -203,4 +205,48 @@ def refusal(reply: HttpReply, secrets: Sequence[str], base_url: str) -> GatewayE
         f"{DISPLAY_NAME} refused the request (HTTP {reply.status}): {words}",
         gateway_code=code,
         status=reply.status,
+    )
+
+
+# What the parent payment's state says about a capture, void or refund of it whose answer was lost.
+# OMPay captures an authorisation once and voids only an uncaptured one, so the authorisation's state is
+# a definite answer for both. A refund shows only once the payment is refunded in full: the payment object
+# carries no refunded amount, so "captured" cannot tell a partial refund from none (it stays unknown).
+_DONE: Final[Mapping[OperationKind, frozenset[str]]] = {
+    OperationKind.CAPTURE: frozenset({"captured", "refunded"}),
+    OperationKind.VOID: frozenset({"voided"}),
+    OperationKind.REFUND: frozenset({"refunded"}),
+}
+_NOT_DONE: Final[Mapping[OperationKind, frozenset[str]]] = {
+    # An expired authorisation is "cancelled": nothing can have been captured or voided after that.
+    OperationKind.CAPTURE: frozenset({"authorised", "authorized", "voided", "cancelled"}),
+    OperationKind.VOID: frozenset({"authorised", "authorized", "captured", "refunded", "cancelled"}),
+    OperationKind.REFUND: frozenset(),
+}
+
+
+def follow_up_of(kind: OperationKind, parent: Mapping[str, Any], secrets: Sequence[str]) -> GatewayResult:
+    """A lost follow-up judged from its parent payment (``GET /payment/{id}``): done, not done, or PENDING.
+
+    The result carries no reference or amount of its own: the follow-up's id was in the lost answer, and
+    the amount is the one the terminal sent (it was never re-sent).
+    """
+    state, label = text(parent.get("state")).lower(), kind.label.lower()
+    common: dict[str, Any] = {"gateway_code": state, "raw": _raw(parent, secrets)}
+    if state in _DONE.get(kind, frozenset()):
+        return GatewayResult(
+            Outcome.APPROVED, gateway_message=f"{DISPLAY_NAME} shows the payment {state}.", **common
+        )
+    if state in _NOT_DONE.get(kind, frozenset()):
+        return GatewayResult(
+            Outcome.DECLINED,
+            decline_code=DeclineCode.OTHER,
+            gateway_message=f"{DISPLAY_NAME} shows the payment {state}: the {label} did not take place.",
+            **common,
+        )
+    return GatewayResult(
+        Outcome.PENDING,
+        gateway_message=f"{DISPLAY_NAME} shows the payment {state or 'without a state'}, which does not "
+        f"tell whether the {label} took place; check the OMPay dashboard.",
+        **common,
     )

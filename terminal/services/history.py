@@ -158,7 +158,7 @@ class NeedsAttention:
 
     def _item(self, tx: Transaction, op: Operation) -> AttentionItem:
         try:
-            can_check = self.profiles.get(tx.profile).capabilities.lookup_by_reference
+            can_check = self.profiles.get(tx.profile).capabilities.can_look_up(op.kind)
         except ProfileError:
             can_check = False
         name = gateway_display_name(tx.gateway)

@@ -156,7 +156,7 @@ class Reconciler:
     async def _ask_gateway(self, tx: Transaction, op: Operation) -> Operation:
         try:
             profile = self.profiles.get(tx.profile)
-            if not profile.capabilities.lookup_by_reference:
+            if not profile.capabilities.can_look_up(op.kind):
                 raise NotSupportedError(NO_LOOKUP)
             gateway, parent = self.profiles.gateway(profile.id), tx.first_operation
             if op.kind in _FOLLOW_UPS and parent is not None and parent.id != op.id:
