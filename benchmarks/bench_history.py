@@ -224,15 +224,19 @@ def _open_web_view() -> Any:
 
 
 def _memory() -> dict[str, float]:
-    """The terminal process's RSS, and with its QtWebEngine helper processes (proportional, PSS)."""
-    own = rss_mb()
-    helpers = 0.0
-    for pid in _descendants(os.getpid()):
-        helpers += _pss_mb(pid)
+    """Memory of the terminal with its QtWebEngine helper processes (zygote, renderer, GPU).
+
+    The figure is the sum of each process's proportional set size (PSS): a page shared by several of
+    them (the Qt and Chromium libraries) counts once, split among its sharers, where adding resident
+    sizes (RSS) would count it in every process. The terminal's own RSS is kept beside it.
+    """
+    helpers = sum(_pss_mb(pid) for pid in _descendants(os.getpid()))
+    own_pss = _pss_mb(os.getpid()) or rss_mb()
     return {
-        "terminal_rss_mb": round(own, 1),
+        "terminal_rss_mb": round(rss_mb(), 1),
+        "terminal_pss_mb": round(own_pss, 1),
         "helpers_pss_mb": round(helpers, 1),
-        "total_mb": round(own + helpers, 1),
+        "total_mb": round(own_pss + helpers, 1),
     }
 
 
@@ -256,7 +260,7 @@ def _descendants(root: int) -> list[int]:
 
 def _pss_mb(pid: int) -> float:
     try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as rollup:
             for line in rollup:
                 if line.startswith("Pss:"):
                     return int(line.split()[1]) / 1024
