@@ -1,5 +1,5 @@
 """A terminal's payment service in a process of its own, which kills itself (SIGKILL) at one point of a
-capture: `python -m tests.e2e.killed_child DATA_DIR SIMS_JSON TX_ID MINOR POINT`.
+capture: `python -m tests.e2e.killed_child DATA_DIR SIMS_JSON TX_ID MINOR POINT [GATEWAY]`.
 
 POINT is where the process dies:
 - before_send: the operation is written (`sent`), no request byte has left;
@@ -7,7 +7,9 @@ POINT is where the process dies:
   SENT and waits);
 - after_response: the whole answer arrived, nothing of it was recorded;
 - after_commit: the outcome was committed.
-Nothing else is changed: the real service, adapter, store and simulator run as in the terminal.
+GATEWAY (default ogopay) says which request is the capture: OGO Pay's `/completion`, or Paymentz's
+`POST /payments/{id}` with `paymentType=CP` (its inquiry uses the same path). Nothing else is changed: the
+real service, adapter, store and simulator run as in the terminal.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,13 @@ from terminal.services.profiles import ProfileRegistry, sandbox_profile
 from terminal.store.database import open_database
 from terminal.store.transactions import TransactionRepository
 
-MONEY_PATHS = ("/completion",)
+_PZ_PAYMENT = re.compile(r"/transactionServices/REST/v1/payments/[^/]+$")
+CAPTURE_REQUEST: dict[str, Callable[[httpx.Request], bool]] = {
+    "ogopay": lambda r: r.url.path.endswith("/completion"),
+    "paymentz": lambda r: (
+        r.method == "POST" and bool(_PZ_PAYMENT.search(r.url.path)) and b"paymentType=CP" in r.content
+    ),
+}
 
 
 def _die() -> None:
@@ -38,12 +48,13 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _install(point: str) -> None:
+def _install(point: str, gateway: str) -> None:
+    is_capture = CAPTURE_REQUEST[gateway]
     original_send = httpx.AsyncHTTPTransport.handle_async_request
     original_move = Journal.move
 
     async def send(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-        money = request.url.path.endswith(MONEY_PATHS)
+        money = is_capture(request)
         if money and point == "before_send":
             _die()
         if money and point == "after_send":
@@ -76,7 +87,7 @@ async def _capture(data_dir: Path, sims: dict[str, str], tx_id: str, minor: int)
 
 def main() -> None:
     data_dir, sims, tx_id, minor, point = sys.argv[1:6]
-    _install(point)
+    _install(point, sys.argv[6] if len(sys.argv) > 6 else "ogopay")
     asyncio.run(_capture(Path(data_dir), json.loads(sims), tx_id, int(minor)))
 
 
