@@ -12,8 +12,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -23,7 +25,16 @@ from terminal.domain.scrub import scrub_headers, scrub_text, scrub_value
 from terminal.gateways.errors import GatewayError, GatewayUnavailableError, OutcomeUnknownError
 from terminal.gateways.retry import Failure, RetryPolicy, Safety
 
-__all__ = ["DEFAULT_TIMEOUT", "GatewayHttp", "HttpReply", "Safety", "origin_of", "raise_if_server_error"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ClockObserver",
+    "GatewayHttp",
+    "HttpReply",
+    "Safety",
+    "observe_clock",
+    "origin_of",
+    "raise_if_server_error",
+]
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
 USER_AGENT: Final = "MerchantTerminal/0.1"
@@ -51,6 +62,38 @@ def _garbled(reply: HttpReply) -> bool:
     except (ValueError, UnicodeDecodeError):
         return True
     return False
+
+
+# PCI-15: whoever cares about this computer's clock (the services layer) hears, for every reply carrying a
+# `Date` header, the gateway's name and how far its clock is ahead of ours in seconds (negative: behind).
+# The gateways layer only measures; warning, auditing and showing it belong to the layers above.
+ClockObserver = Callable[[str, float], None]
+_clock_observers: list[ClockObserver] = []
+
+
+def observe_clock(observer: ClockObserver) -> Callable[[], None]:
+    """Call `observer(gateway, skew_s)` after each reply with a `Date` header; returns the unsubscribe."""
+    _clock_observers.append(observer)
+
+    def stop() -> None:
+        if observer in _clock_observers:
+            _clock_observers.remove(observer)
+
+    return stop
+
+
+def _clock_skew(headers: httpx.Headers, received: datetime) -> float | None:
+    """Seconds the sender's `Date` is ahead of `received` (None without a readable Date header)."""
+    values = headers.get_list("date")
+    if not values:
+        return None
+    try:
+        theirs = parsedate_to_datetime(values[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if theirs.tzinfo is None:
+        theirs = theirs.replace(tzinfo=UTC)  # RFC 9110: an HTTP date is always GMT
+    return (theirs - received).total_seconds()
 
 
 def origin_of(url: str) -> str:
@@ -219,6 +262,8 @@ class GatewayHttp:
         reply = HttpReply(
             response.status_code, response.headers, response.content, elapsed_ms, self.display_name
         )
+        if _clock_observers:
+            self._report_clock(reply.headers)
         if debug:
             self.log.debug(
                 "%s %s -> %d in %.0f ms headers=%s body=%s",
@@ -230,6 +275,16 @@ class GatewayHttp:
                 self._loggable(reply.body),
             )
         return reply
+
+    def _report_clock(self, headers: httpx.Headers) -> None:
+        skew = _clock_skew(headers, datetime.now(UTC))
+        if skew is None:
+            return
+        for observer in tuple(_clock_observers):
+            try:
+                observer(self.display_name, skew)
+            except Exception:  # a watcher's failure never costs a payment its answer
+                self.log.warning("Clock observer failed", exc_info=True)
 
     def _unreachable_message(self, exc: httpx.HTTPError) -> str:
         detail = str(exc)

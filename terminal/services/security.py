@@ -8,11 +8,12 @@ at once (tests, the self-test, screenshots); a live terminal always starts signe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from terminal.domain.roles import Operator
 from terminal.services.audit import AuditTrail, Event
+from terminal.services.clock import ClockWatch
 from terminal.services.guard import Rule, guard_money
 from terminal.services.operators import OperatorService, Session
 from terminal.services.profiles import ProfileRegistry
@@ -33,9 +34,15 @@ class Security:
     session: Session
     settings: SettingsService
     sandbox: bool
+    # Compares this computer's clock with every gateway reply's Date header (PCI-15).
+    clock: ClockWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = ClockWatch(self.audit)
 
     def close(self) -> None:
         """End the session (audited) and finish pending audit writes; before the database closes."""
+        self.clock.stop()
         if self.session.current is not None:
             self.session.sign_out()
         self.audit.close()
@@ -74,4 +81,6 @@ def build_security(
         operator = operators.repository.by_login(sign_in_as)
         if operator is not None:
             session.adopt(operator)
-    return Security(audit, operators, session, settings, sandbox)
+    security = Security(audit, operators, session, settings, sandbox)
+    security.clock.start()
+    return security
