@@ -59,6 +59,7 @@ async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str
     from terminal.services.history import HistoryService
     from terminal.services.journal import Journal
     from terminal.store.database import open_database
+    from terminal.store.queries import HistoryQuery
     from terminal.store.transactions import TransactionRepository
     from terminal.ui.async_bridge import AsyncBridge
     from terminal.ui.history_screen import HistoryScreen
@@ -67,6 +68,9 @@ async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str
     journal = Journal(TransactionRepository(database.engine))
     history = HistoryService(journal)
     freeze_startup_heap()  # as `merchant-terminal` does once its services are built
+    # The terminal opens History some time after start-up, when the service's start-up read (the store's
+    # distinct customers, for searches) is done: wait for it as a clerk's first F3 would.
+    await history.count_upto(HistoryQuery(), 0)
     bridge = AsyncBridge()
     profiles = [(f"{g}-sandbox", f"{g} demo") for g in ("ogopay", "etpay", "ompay", "paymentz", "connect")]
     screen = HistoryScreen(history, bridge, profiles=profiles)

@@ -37,6 +37,9 @@ class HistoryService:
         self.journal = journal
         self.queries = queries or HistoryQueries(journal.repository.engine)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        warm = getattr(self.queries, "warm", None)
+        if warm is not None:  # the customers a search looks through, read now rather than at the first search
+            self._executor.submit(warm)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()

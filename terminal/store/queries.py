@@ -9,6 +9,8 @@ journal and never skips rows with OFFSET. Counting is capped (`count_upto`): the
 
 from __future__ import annotations
 
+import string
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, tuple_, union_all
+from sqlalchemy import Connection, Engine, Select, and_, func, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from terminal.domain.ledger import TransactionState
@@ -90,11 +92,27 @@ class HistoryQueries:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._customers = _CustomerValues()
+
+    def warm(self) -> None:
+        """Read the distinct customer names and ids now (at start-up, off the UI thread), not at a search."""
+        with self._engine.connect() as conn:
+            self._customers.matching(conn, "")
+
+    def _conditions(self, conn: Connection, query: HistoryQuery) -> list[ColumnElement[bool]]:
+        text = query.search.strip()
+        return conditions(query, self._customers.matching(conn, text.lower()) if text else None)
 
     def page(self, query: HistoryQuery, after: TransactionRow | None, limit: int) -> list[TransactionRow]:
         """Up to `limit` rows in `query`'s order, starting after `after` (from the first row when None)."""
+        with self._engine.connect() as conn:
+            return [_row(r) for r in conn.execute(self._page_statement(conn, query, after, limit))]
+
+    def _page_statement(
+        self, conn: Connection, query: HistoryQuery, after: TransactionRow | None, limit: int
+    ) -> Select[Any]:
         keys = [*_SORT_COLUMNS[query.sort], transactions.c.id]
-        statement = select(*_ROW_COLUMNS).where(*conditions(query))
+        statement = select(*_ROW_COLUMNS).where(*self._conditions(conn, query))
         if after is not None:
             position = sort_values(after, query.sort)
             beyond = (
@@ -102,14 +120,12 @@ class HistoryQueries:
             )
             statement = statement.where(beyond)
         order = [key.desc() if query.descending else key.asc() for key in keys]
-        statement = statement.order_by(*order).limit(max(limit, 0))
-        with self._engine.connect() as conn:
-            return [_row(r) for r in conn.execute(statement)]
+        return statement.order_by(*order).limit(max(limit, 0))
 
     def count_upto(self, query: HistoryQuery, cap: int) -> int:
         """How many rows match, counting at most `cap + 1` (a result above `cap` means "more than cap")."""
-        inner = select(transactions.c.id).where(*conditions(query)).limit(cap + 1).subquery()
         with self._engine.connect() as conn:
+            inner = select(transactions.c.id).where(*self._conditions(conn, query)).limit(cap + 1).subquery()
             return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
 
     def iterate(self, query: HistoryQuery, chunk: int) -> Iterator[list[TransactionRow]]:
@@ -159,8 +175,13 @@ def _row(r: Any) -> TransactionRow:  # a Row of _ROW_COLUMNS
     )
 
 
-def conditions(query: HistoryQuery) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of `query` (filters and search), for pages, counts and export alike."""
+def conditions(
+    query: HistoryQuery, customers: dict[str, list[str]] | None = None
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of `query` (filters and search), for pages, counts and export alike.
+
+    `customers` are the customer names and ids (by column) that contain the search text, when known;
+    otherwise the query finds them itself."""
     where: list[ColumnElement[bool]] = []
     if query.date_from is not None:
         where.append(transactions.c.created_at >= _stored_time(query.date_from))
@@ -174,11 +195,11 @@ def conditions(query: HistoryQuery) -> list[ColumnElement[bool]]:
         where.append(transactions.c.opening_kind.in_([kind.value for kind in query.kinds]))
     text = query.search.strip()
     if text:
-        where.append(or_(*_search_matches(text)))
+        where.append(or_(*_search_matches(text, customers)))
     return where
 
 
-def _search_matches(text: str) -> list[ColumnElement[bool]]:
+def _search_matches(text: str, customers: dict[str, list[str]] | None) -> list[ColumnElement[bool]]:
     """The search terms (any one matches), each able to use an index.
 
     Both forms below match the same rows; they differ in the plan they lead SQLite to. Text with a digit
@@ -193,8 +214,10 @@ def _search_matches(text: str) -> list[ColumnElement[bool]]:
             or_(*_prefix_ranges(t.c.merchant_reference, text)),
             func.lower(t.c.merchant_reference).startswith(lowered, autoescape=True),
         ),
-        t.c.customer_name.in_(_distinct_containing(t.c.customer_name, lowered)),
-        t.c.customer_id.in_(_distinct_containing(t.c.customer_id, lowered)),
+        *(
+            column.in_(customers[column.name] if customers else _distinct_containing(column, lowered))
+            for column in (t.c.customer_name, t.c.customer_id)
+        ),
         t.c.id.in_(select(operations.c.transaction_id).where(operations.c.gateway_reference == text)),
     ]
     if len(text) == CARD_LAST4_LENGTH and text.isascii() and text.isdigit():
@@ -203,6 +226,46 @@ def _search_matches(text: str) -> list[ColumnElement[bool]]:
     if not any(char.isdigit() for char in text):
         return matches
     return [t.c.id.in_(union_all(*(select(t.c.id).where(match) for match in matches)))]
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_MANY = 500  # more matching customers than this: the query selects them itself (bound parameter limits)
+
+
+class _CustomerValues:
+    """The distinct customer names and ids, kept in memory and read again only for new rows (SQLite).
+
+    Customers repeat across their payments, and a transaction's customer never changes nor is a
+    transaction deleted, so the values of rows up to the highest rowid seen stay valid. Matching them
+    here (as SQLite's lower() and LIKE do: ASCII letters folded) spares every search a scan of the
+    customer indexes. On other databases `matching` returns None and the query does it.
+    """
+
+    _COLUMNS = (transactions.c.customer_name, transactions.c.customer_id)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen = 0
+        self._values: dict[str, set[str]] = {column.name: set() for column in self._COLUMNS}
+
+    def matching(self, conn: Connection, lowered: str) -> dict[str, list[str]] | None:
+        """Names and ids containing `lowered`, by column; None when not known here or too many."""
+        if conn.dialect.name != "sqlite":
+            return None
+        with self._lock:
+            top = int(conn.exec_driver_sql("SELECT max(rowid) FROM transactions").scalar() or 0)
+            if top > self._seen:
+                for column in self._COLUMNS:
+                    statement = select(column).distinct()
+                    if self._seen:
+                        statement = statement.where(literal_column("rowid") > self._seen)
+                    self._values[column.name].update(conn.execute(statement).scalars())
+                self._seen = top
+            found = {
+                name: [value for value in values if lowered in value.translate(_ASCII_LOWER)]
+                for name, values in self._values.items()
+            }
+        return None if any(len(values) > _MANY for values in found.values()) else found
 
 
 # Case variants of at most this many leading ASCII letters become index ranges (2**6 at most).
