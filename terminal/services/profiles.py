@@ -132,6 +132,10 @@ class SecretStore:
             )
         return value
 
+    def get_for(self, profile: Profile, name: str) -> str:
+        """The secret `name` of `profile`; a store may use the profile to pick a namespace (KEY-6)."""
+        return self.get(profile.id, name)
+
 
 class ProfileRegistry:
     """The profiles in use this session and one live adapter per profile."""
@@ -177,7 +181,7 @@ class ProfileRegistry:
     def _secrets_of(self, profile: Profile) -> Mapping[str, str]:
         if not profile.live:
             return profile.sandbox_secrets
-        return {name: self._secrets.get(profile.id, name) for name in SECRET_FIELDS[profile.gateway]}
+        return {name: self._secrets.get_for(profile, name) for name in SECRET_FIELDS[profile.gateway]}
 
     async def aclose(self) -> None:
         """Close every adapter's connections."""

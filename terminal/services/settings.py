@@ -1,13 +1,10 @@
 """Settings: gateway profiles (non-secret settings in settings.json, secrets in the OS keyring), default
 currency and receipt header (preferences.json). Administrators only, after typing their password again.
 
-Secrets (SECURITY.md KEY-1..KEY-3, KEY-6):
-- only a real OS keyring is used: keyring's fail and null backends, a chainer with nothing behind it,
-  backends of priority below 1 and the `keyrings.alt` family (plaintext files) are refused by name;
-- every secret written is read back and compared, so a backend that drops or truncates is caught;
-- Windows keeps at most 2560 bytes of UTF-16 per credential: a secret over 1000 characters is split into
-  numbered entries, and a manifest naming their count and SHA-256 is written last;
-- keyring errors become a ProfileError with a message, never a crash; a secret value is never logged.
+Secrets go to the OS keyring through terminal/services/secrets.py (KEY-1..KEY-3, KEY-6: only a real
+keyring, each write read back, long secrets split, test and live namespaces). The keyring may block on a
+prompt or a slow D-Bus, so the screen saves through `asave_profile`, which does the keyring part in a
+worker thread and everything else (session, registry, files, audit) on the caller's thread.
 
 Every change is audited with what changed (secret values never, only that they changed); turning on
 direct card entry is its own audit event (SECURITY.md ARCH-2).
@@ -15,7 +12,7 @@ direct card entry is its own audit event (SECURITY.md ARCH-2).
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
 import os
 import re
@@ -24,18 +21,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import keyring
-import keyring.backends.chainer
-import keyring.core
-import keyring.errors
-
 from terminal.domain.money import known_currencies
 from terminal.domain.roles import Permission
 from terminal.domain.scrub import contains_card_number
 from terminal.gateways.registry import FIELD_LABELS, GATEWAYS, SECRET_FIELDS, SETTINGS_FIELDS, capabilities_of
 from terminal.services.audit import AuditTrail, Event
 from terminal.services.operators import Session
-from terminal.services.profiles import KEYRING_SERVICE, Profile, ProfileError, ProfileRegistry, SecretStore
+from terminal.services.profiles import Profile, ProfileError, ProfileRegistry
+from terminal.services.secrets import CHUNK, KeyringSecrets, environment_of
 
 __all__ = [
     "CHUNK",
@@ -48,9 +41,6 @@ __all__ = [
     "parse_sandbox_edit",
 ]
 
-CHUNK = 1000  # characters per keyring entry (KEY-3)
-_MANIFEST = "mt-chunked-v1:"
-_REFUSED_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 _PROFILE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 HEADER_MAX_LINES, HEADER_MAX_CHARS = 4, 200
 PREFERENCES_FILE = "preferences.json"
@@ -63,90 +53,6 @@ class SettingsError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-class KeyringSecrets(SecretStore):
-    """The OS keyring, refusing backends that do not really store, reading back each write."""
-
-    def backend_problem(self) -> str | None:
-        """Why the keyring cannot hold secrets here (None when it can), with how to fix it."""
-        backend = keyring.get_keyring()
-        module = type(backend).__module__
-        name = type(backend).__name__
-        empty_chain = isinstance(backend, keyring.backends.chainer.ChainerBackend) and not backend.backends
-        weak = float(getattr(backend, "priority", 0)) < 1
-        if (
-            any(module.startswith(prefix) for prefix in _REFUSED_MODULES)
-            or empty_chain
-            or weak
-            or "plaintext" in name.lower()
-        ):
-            return (
-                f"The OS keyring is not usable ({name}), so live gateway secrets cannot be stored. "
-                "Install and unlock one: GNOME Keyring or KWallet (Secret Service) on Linux; Windows "
-                "Credential Manager and the macOS Keychain are built in. Remove PYTHON_KEYRING_BACKEND "
-                "or a keyringrc.cfg that selects another backend."
-            )
-        return None
-
-    def _check(self) -> None:
-        problem = self.backend_problem()
-        if problem:
-            raise ProfileError(problem)
-
-    def _read(self, user: str) -> str | None:
-        try:
-            return keyring.get_password(KEYRING_SERVICE, user)
-        except keyring.errors.KeyringError as exc:
-            raise ProfileError(f"The OS keyring could not be read: {type(exc).__name__}.") from None
-
-    def get(self, profile_id: str, name: str) -> str:
-        """The secret `name` of a profile (joined again when it was split); ProfileError when unusable."""
-        self._check()
-        user = f"{profile_id}/{name}"
-        value = self._read(user)
-        label = name.replace("_", " ")
-        if not value:
-            raise ProfileError(f"Profile {profile_id}: the {label} is not set in the OS keyring.")
-        if not value.startswith(_MANIFEST):
-            return value
-        try:
-            count_text, digest = value[len(_MANIFEST) :].split(":", 1)
-            parts = [self._read(f"{user}#{index}") or "" for index in range(int(count_text))]
-        except ValueError:
-            raise ProfileError(f"Profile {profile_id}: the {label} in the OS keyring is damaged.") from None
-        joined = "".join(parts)
-        if hashlib.sha256(joined.encode("utf-8")).hexdigest() != digest:
-            raise ProfileError(f"Profile {profile_id}: the {label} in the OS keyring is incomplete.")
-        return joined
-
-    def put(self, profile_id: str, name: str, value: str) -> None:
-        """Store a secret (split when long), then read it back; ProfileError when it did not stick."""
-        self._check()
-        user = f"{profile_id}/{name}"
-        label = name.replace("_", " ")
-        try:
-            if len(value) <= CHUNK:
-                keyring.set_password(KEYRING_SERVICE, user, value)
-            else:
-                parts = [value[i : i + CHUNK] for i in range(0, len(value), CHUNK)]
-                for index, part in enumerate(parts):
-                    keyring.set_password(KEYRING_SERVICE, f"{user}#{index}", part)
-                digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
-                keyring.set_password(KEYRING_SERVICE, user, f"{_MANIFEST}{len(parts)}:{digest}")
-        except keyring.errors.KeyringError as exc:
-            raise ProfileError(
-                f"The OS keyring refused to store the {label} ({type(exc).__name__}); nothing was changed."
-            ) from None
-        try:
-            back = self.get(profile_id, name)
-        except ProfileError:
-            back = None
-        if back != value:
-            raise ProfileError(
-                f"The OS keyring did not keep the {label} (reading it back gave something else). "
-                "Check that the keyring is unlocked and supported."
-            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +160,17 @@ def parse_sandbox_edit(existing: Profile, values: Mapping[str, str]) -> Profile:
     return replace(existing, name=name, settings={**existing.settings, **_direct(direct == "on")})
 
 
+@dataclass(frozen=True, slots=True)
+class _Save:
+    """A profile save, checked and ready to write."""
+
+    profile: Profile
+    old: Profile | None
+    secrets: Mapping[str, str]
+    was_direct: bool
+    now_direct: bool
+
+
 class SettingsService:
     """Reads and changes settings, for administrators who have just re-typed their password."""
 
@@ -326,8 +243,25 @@ class SettingsService:
         """Store a profile: secrets to the keyring (read back), settings to disk, then the live registry.
 
         Empty secrets keep what the keyring holds. Turning direct entry on or off needs the administrator's
-        DIRECT_ENTRY permission and is audited on its own.
+        DIRECT_ENTRY permission and is audited on its own. Blocks on the keyring: screens use
+        `asave_profile`.
         """
+        save = self._plan_save(profile, secrets)
+        self._store_secrets(save)
+        return self._finish_save(save)
+
+    async def asave_profile(self, profile: Profile, secrets: Mapping[str, str]) -> Profile:
+        """`save_profile`, its keyring writes in a worker thread: a keychain prompt never freezes a window.
+
+        The checks before and the registry, file and audit writes after run on the caller's thread, as in
+        `save_profile`; only the OS keyring calls leave it.
+        """
+        save = self._plan_save(profile, secrets)
+        await asyncio.to_thread(self._store_secrets, save)
+        return self._finish_save(save)
+
+    def _plan_save(self, profile: Profile, secrets: Mapping[str, str]) -> _Save:
+        """Authorise and validate a save; what is to be written. Nothing is written yet."""
         self.session.authorise(Permission.SETTINGS, step_up=True)
         try:
             old: Profile | None = self.profiles.get(profile.id)
@@ -340,16 +274,33 @@ class SettingsService:
         if old is not None and not old.live:
             # Sandbox profiles keep their simulator address and published credentials.
             profile = replace(old, name=profile.name, settings={**old.settings, **_direct(now_direct)})
-        changed_secrets = []
+        to_store: dict[str, str] = {}
         if profile.live:
+            # Test and live secrets are kept apart (KEY-6): moving a profile between a gateway's test and
+            # live addresses needs its secrets typed again.
+            same_place = old is not None and old.live and environment_of(old) == environment_of(profile)
             for name in SECRET_FIELDS[profile.gateway]:
                 value = secrets.get(name, "")
                 if value:
-                    self.secrets.put(profile.id, name, value)
-                    changed_secrets.append(name)
-                elif old is None or not old.live:
+                    to_store[name] = value
+                elif not same_place:
                     label = FIELD_LABELS[profile.gateway].get(name, name)
-                    raise SettingsError(name, f"{label}: required for a new live profile.")
+                    why = (
+                        "a new live profile"
+                        if old is None or not old.live
+                        else "a profile moved between test and live"
+                    )
+                    raise SettingsError(name, f"{label}: required for {why}.")
+        return _Save(profile, old, to_store, was_direct, now_direct)
+
+    def _store_secrets(self, save: _Save) -> None:
+        """The keyring part of a save (blocking; any thread)."""
+        environment = environment_of(save.profile)
+        for name, value in save.secrets.items():
+            self.secrets.put(save.profile.id, name, value, environment=environment)
+
+    def _finish_save(self, save: _Save) -> Profile:
+        profile, old = save.profile, save.old
         self.profiles.put(profile)
         self._persist()
         changes = {
@@ -364,10 +315,11 @@ class SettingsService:
         }
         self.audit.record(
             Event.PROFILE_CHANGED, target=profile.id, gateway=profile.gateway, live=profile.live,
-            created=old is None, changed=sorted(changes), stored_in_keyring=changed_secrets,
+            created=old is None, changed=sorted(changes), stored_in_keyring=sorted(save.secrets),
+            keyring_environment=environment_of(profile),
         )  # fmt: skip
-        if was_direct != now_direct:
-            self.audit.record(Event.DIRECT_ENTRY, target=profile.id, enabled=now_direct,
+        if save.was_direct != save.now_direct:
+            self.audit.record(Event.DIRECT_ENTRY, target=profile.id, enabled=save.now_direct,
                               note="direct entry takes the merchant out of SAQ C-VT")  # fmt: skip
         return profile
 
@@ -389,7 +341,9 @@ class SettingsService:
         """Reach the profile's gateway with its credentials; the answer in words (audited)."""
         self.session.authorise(Permission.SETTINGS)
         try:
-            answer = await self.profiles.gateway(profile_id).test_connection()
+            # Building the adapter reads its secrets from the keyring: in a worker thread.
+            gateway = await asyncio.to_thread(self.profiles.gateway, profile_id)
+            answer = await gateway.test_connection()
         except Exception as exc:
             await self.audit.arecord(Event.PROFILE_CHANGED, success=False, target=profile_id,
                                      action="test_connection", error=str(exc)[:200])  # fmt: skip

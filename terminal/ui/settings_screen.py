@@ -255,7 +255,11 @@ class SettingsScreen(QWidget):
             target.setFocus()
 
     def save_profile(self) -> None:
-        """Validate, ask the password again, then store (secrets to the keyring, read back)."""
+        """Validate, ask the password again, then store: the keyring part runs in a worker thread.
+
+        A keychain prompt or a slow D-Bus may take seconds; the window keeps painting meanwhile, and the
+        save and test buttons stay disabled until the keyring answered (no second save on top).
+        """
         existing = self.selected()
         gateway = existing.gateway if existing else self.gateway.currentData()
         live = existing.live if existing else True
@@ -269,16 +273,36 @@ class SettingsScreen(QWidget):
             if not self.confirm("Save the gateway profile"):
                 self.error.setText("Not saved: the password was not confirmed.")
                 return
-            secrets = {name: line.text() for name, line in self.secret_inputs.items()}
-            saved = self.security.settings.save_profile(profile, secrets)
         except (SettingsError, ProfileError, AccessDenied, SignInError) as exc:
             self._show_error(self.error, exc, fields)
             return
-        for line in self.secret_inputs.values():
-            line.clear()
-        self.error.clear()
-        self.result.setText(f"Saved {saved.label}.")
-        self.refresh()
+        secrets = {name: line.text() for name, line in self.secret_inputs.items()}
+
+        def saved(done: Profile) -> None:
+            for line in self.secret_inputs.values():
+                line.clear()
+            self.error.clear()
+            self.refresh()
+            for row in range(self.profiles.count()):  # show what was saved (a new profile included)
+                if self.profiles.item(row).data(Qt.ItemDataRole.UserRole) == done.id:
+                    self.profiles.setCurrentRow(row)
+            self.result.setText(f"Saved {done.label}.")
+
+        def failed(exc: BaseException) -> None:
+            self.result.clear()
+            if isinstance(exc, SettingsError | ProfileError | AccessDenied | SignInError):
+                self._show_error(self.error, exc, fields)  # everything typed stays
+            else:
+                self.error.setText(f"Not saved: {exc or type(exc).__name__}")
+
+        self.result.setText("Saving…")
+        self.bridge.run(
+            self.security.settings.asave_profile(profile, secrets),
+            on_done=saved,
+            on_error=failed,
+            controls=[self.save_button, self.test_button],
+            busy_text="Storing the profile (OS keyring)…",
+        )
 
     def save_preferences(self) -> None:
         """Save default currency and receipt header."""

@@ -1,7 +1,9 @@
-"""KEY-1..KEY-3, KEY-5, KEY-6: only a real keyring, every write read back, long secrets split, errors said."""
+"""KEY-1..KEY-3, KEY-5, KEY-6: only a real keyring, every write read back, long secrets split, errors said,
+test and live secrets in separate namespaces (old entries moved over)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 
@@ -14,7 +16,8 @@ import pytest
 from keyring.compat import properties
 from keyring.testing.backend import BackendBasicTests
 
-from terminal.services.profiles import KEYRING_SERVICE, ProfileError
+from terminal.services.profiles import KEYRING_SERVICE, Profile, ProfileError, ProfileRegistry
+from terminal.services.secrets import environment_of, service_name
 from terminal.services.settings import CHUNK, KeyringSecrets
 from tests.security.keyrings import (
     DroppingKeyring,
@@ -96,7 +99,7 @@ def test_an_allowed_backend_stores_and_reads_back(memory: MemoryKeyring) -> None
     secrets = KeyringSecrets()
     assert secrets.backend_problem() is None
     secrets.put("shop", "secret", SENTINEL)
-    assert memory.store[(KEYRING_SERVICE, "shop/secret")] == SENTINEL
+    assert memory.store[(service_name("live"), "shop/secret")] == SENTINEL
     assert secrets.get("shop", "secret") == SENTINEL
 
 
@@ -129,7 +132,7 @@ def test_a_3kb_token_survives_the_windows_size_limit() -> None:
 def test_a_damaged_split_secret_is_reported(memory: MemoryKeyring) -> None:
     secrets = KeyringSecrets()
     secrets.put("shop", "secret", "y" * 2500)
-    memory.store[(KEYRING_SERVICE, "shop/secret#1")] = "z" * CHUNK
+    memory.store[(service_name("live"), "shop/secret#1")] = "z" * CHUNK
     with pytest.raises(ProfileError, match="incomplete"):
         secrets.get("shop", "secret")
 
@@ -142,3 +145,78 @@ def test_no_secret_reaches_a_log(memory: MemoryKeyring, caplog: pytest.LogCaptur
     with using(RefusingKeyring()), pytest.raises(ProfileError) as caught:
         KeyringSecrets().put("shop", "secret", SENTINEL)
     assert SENTINEL not in caplog.text and SENTINEL not in str(caught.value)
+
+
+def _ogo(profile_id: str, base_url: str) -> Profile:
+    return Profile(profile_id, "ogopay", profile_id, "LKR", True, {"base_url": base_url, "merchant_id": "m"})
+
+
+@pytest.mark.parametrize(
+    ("address", "environment"),
+    [
+        ("https://live-ipg.ogo.exchange", "live"),
+        ("https://test-ipg.ogo.exchange", "test"),
+        ("https://eu.sandbox.api-ingenico.com", "test"),
+        ("https://api.preprod.connect.worldline-solutions.com", "test"),
+        ("http://127.0.0.1:8401", "test"),
+        ("https://contest.example.com", "live"),  # 'test' inside a word is not a test host
+    ],
+)
+def test_a_profile_environment_follows_its_gateway_address(address: str, environment: str) -> None:
+    assert environment_of(_ogo("shop", address)) == environment
+    paymentz = Profile("pz", "paymentz", "pz", "EUR", True, {"host": "test.paymentz.com"})
+    assert environment_of(paymentz) == "test"
+
+
+def test_test_and_live_secrets_live_in_separate_namespaces(memory: MemoryKeyring) -> None:
+    secrets = KeyringSecrets()
+    live, test = _ogo("shop", "https://live-ipg.ogo.exchange"), _ogo("shop", "https://test-ipg.ogo.exchange")
+    secrets.put("shop", "secret", "live-key", environment="live")
+    secrets.put("shop", "secret", "test-key", environment="test")
+    assert memory.store[("MerchantTerminal/live", "shop/secret")] == "live-key"
+    assert memory.store[("MerchantTerminal/test", "shop/secret")] == "test-key"
+    assert secrets.get_for(live, "secret") == "live-key" and secrets.get_for(test, "secret") == "test-key"
+    # The registry reads through the profile, so each adapter gets its own environment's key.
+    del memory.store[("MerchantTerminal/live", "shop/secret")]
+    registry = ProfileRegistry([live], secrets)
+    with pytest.raises(ProfileError, match="not set in the OS keyring"):
+        registry.gateway("shop")  # the test key is never handed to the live gateway
+
+
+def test_old_entries_move_to_the_new_namespace_on_first_read(memory: MemoryKeyring) -> None:
+    long_token = "t" * 2500  # split into parts under the old name too
+    secrets = KeyringSecrets()
+    memory.store[(KEYRING_SERVICE, "shop/secret")] = SENTINEL
+    memory.store[(KEYRING_SERVICE, "database/password")] = "db-password"
+    old_manifest = f"mt-chunked-v1:3:{hashlib.sha256(long_token.encode()).hexdigest()}"
+    memory.store[(KEYRING_SERVICE, "sandbox-shop/secret")] = old_manifest
+    for index in range(3):
+        memory.store[(KEYRING_SERVICE, f"sandbox-shop/secret#{index}")] = long_token[
+            index * CHUNK : (index + 1) * CHUNK
+        ]
+
+    assert secrets.get_for(_ogo("shop", "https://live-ipg.ogo.exchange"), "secret") == SENTINEL
+    assert secrets.get("database", "password") == "db-password"
+    assert secrets.get_for(_ogo("sandbox-shop", "https://test-ipg.ogo.exchange"), "secret") == long_token
+
+    # Old name read, new written and verified, old deleted: nothing is left under the old service.
+    assert not [key for key in memory.store if key[0] == KEYRING_SERVICE]
+    assert memory.store[("MerchantTerminal/live", "shop/secret")] == SENTINEL
+    assert memory.store[("MerchantTerminal/live", "database/password")] == "db-password"
+    assert secrets.get("sandbox-shop", "secret", environment="test") == long_token
+    assert ("MerchantTerminal/live", "sandbox-shop/secret") not in memory.store
+
+
+class _RefusesNewNames(MemoryKeyring):
+    """Holds old entries but refuses every write (a keychain that went read-only)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.PasswordSetError("read-only")
+
+
+def test_a_failed_move_keeps_the_old_entry_and_still_answers() -> None:
+    with using(_RefusesNewNames()) as backend:
+        store = backend.store  # type: ignore[attr-defined]
+        store[(KEYRING_SERVICE, "shop/secret")] = SENTINEL
+        assert KeyringSecrets().get("shop", "secret") == SENTINEL
+        assert store == {(KEYRING_SERVICE, "shop/secret"): SENTINEL}  # nothing lost
