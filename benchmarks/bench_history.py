@@ -97,8 +97,7 @@ async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str
             ("gateway_ompay", screen.filters.profile, screen.filters.profile.findData("ompay-sandbox")),
             ("type_payout", screen.filters.kind, screen.filters.kind.findData("payout")),
         ):
-            filters[label] = await _filter(screen, painted, combo, index)
-            await _filter(screen, painted, combo, 0)  # back to everything before the next one
+            filters[label] = await _filter_median(screen, painted, combo, index)
 
         if web_view:
             view = _open_web_view()
@@ -194,6 +193,14 @@ async def _filter(screen: Any, painted: _Painted, combo: Any, index: int) -> flo
     elapsed = (time.perf_counter() - started) * 1000
     await _settled(screen)
     return elapsed
+
+
+async def _filter_median(screen: Any, painted: _Painted, combo: Any, index: int) -> float:
+    times = []
+    for _ in range(3):
+        times.append(await _filter(screen, painted, combo, index))
+        await _filter(screen, painted, combo, 0)  # back to everything before the next one
+    return median(times)
 
 
 async def _scroll(screen: Any, rows: int) -> int:
