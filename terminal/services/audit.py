@@ -208,11 +208,11 @@ class AuditTrail:
         self.record(Event.AUDIT_EXPORTED, target=path.name, entries=result.checked, intact=result.ok)
         return result
 
-    def purge(self, now: datetime | None = None) -> int:
+    def purge(self, now: datetime | None = None, *, operator: str | None = None) -> int:
         """Remove entries older than the retention period (never younger); records the purge itself."""
         at = now or self.now()
         cutoff = at - RETENTION
-        who = self.operator() or SYSTEM
+        who = operator or self.operator() or SYSTEM
 
         def build(seq: int, prev: str, through_seq: int, through_hash: str) -> AuditRecord:
             detail = _canonical({"through_seq": through_seq, "through_link": through_hash})
@@ -221,6 +221,11 @@ class AuditTrail:
             return replace(record, hash=seal(record))
 
         return self.repository.purge_before(cutoff, build)
+
+    async def apurge(self) -> int:
+        """The scheduled purge (at start-up, then daily), off the event loop's thread, by 'system'."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: self.purge(operator=SYSTEM))
 
     def close(self) -> None:
         """Finish pending writes."""

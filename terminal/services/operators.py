@@ -101,7 +101,18 @@ class SignInError(ValueError):
 
 
 class AccessDenied(PermissionError):
-    """The signed-in operator may not do this; the message says who may."""
+    """The signed-in operator may not do this; the message says who may.
+
+    `approvable` is True when a supervisor's approval at this screen would allow it (the window then
+    offers the approval dialog at once); `permission` names what was refused.
+    """
+
+    def __init__(
+        self, message: str, *, permission: Permission | None = None, approvable: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.approvable = approvable
 
 
 class OperatorService:
@@ -373,6 +384,7 @@ class Session:
         """
         who = self.current
         reason = ""
+        approvable = False
         if who is None:
             reason = "Sign in first."
         elif self.locked:
@@ -388,5 +400,6 @@ class Session:
             reason = f"{permission.label}: for administrators only."
         else:
             reason = f"{permission.label} needs a supervisor; ask one to approve it at this screen."
+            approvable = True
         self.audit.record(Event.ACCESS_DENIED, success=False, permission=permission.value, reason=reason)
-        raise AccessDenied(reason)
+        raise AccessDenied(reason, permission=permission, approvable=approvable)

@@ -33,6 +33,9 @@ class AsyncBridge(QObject):
     busy = Signal(str)
     idle = Signal()
     failed = Signal(str)
+    # Every task's exception, handled by the screen or not: for window-wide reactions (a clerk refused
+    # an action is offered the supervisor's approval at once) without per-screen code.
+    errored = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +85,7 @@ class AsyncBridge(QObject):
                 return
             exc = done.exception()
             if exc is not None:
+                self.errored.emit(exc)
                 if on_error is not None:
                     on_error(exc)
                 else:

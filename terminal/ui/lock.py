@@ -4,30 +4,41 @@
 seconds, how long it has been; the clock is injectable, so tests move time instead of waiting. Locking
 takes the window's content away (the central widget is swapped for the lock screen, and every window
 action is disabled, so no function key shows a screen behind it) while work already in flight goes on:
-the bridge's tasks and reconciliation are not touched.
+the bridge's tasks and reconciliation are not touched. Input in a dialog counts too: each window that
+gets the focus (a modal dialog is its own window) is watched as it appears.
+
+`SecurityUI` also purges audit entries older than twelve months (at start-up, then daily), shows the
+clock warning of PCI-15 in the status bar, and offers the supervisor's approval at once when a clerk is
+refused an action anywhere in the window (the bridge reports every task's error).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QWindow
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
-from terminal.domain.roles import Operator
+from terminal.domain.roles import Operator, Permission
+from terminal.services.audit import AuditTrail
+from terminal.services.operators import AccessDenied
 from terminal.services.security import Security
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.main_window import MainWindow, Screen
 from terminal.ui.operators_screen import OperatorsScreen
 from terminal.ui.settings_screen import SettingsScreen
-from terminal.ui.sign_in import ApprovalDialog, SignInForm
+from terminal.ui.sign_in import APPROVABLE, ApprovalDialog, SignInForm
 
-__all__ = ["IDLE_LIMIT_S", "IdleLock", "LockScreen", "OperatorMenu", "SecurityUI"]
+__all__ = ["IDLE_LIMIT_S", "AuditPurge", "IdleLock", "LockScreen", "OperatorMenu", "SecurityUI"]
+
+log = logging.getLogger(__name__)
 
 IDLE_LIMIT_S = 15 * 60.0
 CHECK_EVERY_MS = 5_000
+PURGE_EVERY_MS = 24 * 60 * 60 * 1000
 _INPUT = {
     QEvent.Type.KeyPress,
     QEvent.Type.MouseButtonPress,
@@ -109,9 +120,11 @@ class IdleLock(QObject):
         # web view's included). A Python filter on the whole QApplication would also see events of objects
         # still being constructed, which crashes PySide under QtWebEngine.
         window.winId()  # creates the native window, so windowHandle() exists before show()
-        handle = window.windowHandle()
-        if handle is not None:
-            handle.installEventFilter(self)
+        self.watch(window.windowHandle())
+        # Dialogs are windows of their own: each window given the focus is watched too.
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self.watch)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.check)
         self.timer.start(check_every_ms)
@@ -121,6 +134,14 @@ class IdleLock(QObject):
         """True while the lock screen is shown."""
         return self.lock_screen is not None
 
+    def watch(self, handle: QWindow | None) -> None:
+        """Count input in `handle` (a top-level window: the main window, a dialog) as activity.
+
+        Installing the same filter twice keeps one, so a window focused again is not counted twice.
+        """
+        if handle is not None:
+            handle.installEventFilter(self)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in _INPUT:
             self.last_input = self.clock()
@@ -128,6 +149,8 @@ class IdleLock(QObject):
 
     def check(self) -> None:
         """Lock when the idle time has reached the limit (called by the timer, and by tests)."""
+        # A modal dialog opened without taking the focus (no window manager) is watched from here on.
+        self.watch(QGuiApplication.modalWindow())
         if not self.locked and self.clock() - self.last_input >= self.limit_s:
             self.lock("idle")
 
@@ -166,13 +189,14 @@ class OperatorMenu(QObject):
         super().__init__(window)
         self.security = security
         self.idle = idle
+        self.dialog: ApprovalDialog | None = None
         menu = window.menuBar().addMenu("&Operator")
         self.lock_action = QAction("&Lock screen", window)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.triggered.connect(lambda: idle.lock("by hand"))
         self.approve_action = QAction("Supervisor &approval…", window)
         self.approve_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
-        self.approve_action.triggered.connect(self.ask_approval)
+        self.approve_action.triggered.connect(lambda _checked=False: self.ask_approval())
         self.sign_out_action = QAction("&Sign out", window)
         self.sign_out_action.triggered.connect(self.sign_out)
         for action in (self.lock_action, self.approve_action, self.sign_out_action):
@@ -187,11 +211,29 @@ class OperatorMenu(QObject):
         current = self.security.session.current
         self.status.setText(f"Signed in: {current.label}" if current else "Nobody signed in")
 
-    def ask_approval(self) -> None:
-        """Open the approval dialog for the clerk at this screen."""
-        dialog = ApprovalDialog(self.security, self.idle.window)
+    def ask_approval(self, permission: Permission | None = None, refused: str = "") -> ApprovalDialog:
+        """Open the approval dialog for the clerk at this screen (window-modal; the window keeps running).
+
+        One at a time: asked again while it is open, the open one comes to the front.
+        """
+        if self.dialog is not None:
+            self.dialog.raise_()
+            self.dialog.activateWindow()
+            return self.dialog
+        dialog = ApprovalDialog(self.security, self.idle.window, permission=permission, refused=refused)
+        self.dialog = dialog
+
+        def finished(code: int) -> None:
+            self.dialog = None
+            if code == ApprovalDialog.DialogCode.Accepted:
+                what = dialog.permission().label
+                self.idle.window.statusBar().showMessage(f"{what} approved: now repeat the action.", 15000)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
         dialog.form.focus_first()
-        dialog.exec()
+        return dialog
 
     def sign_out(self) -> None:
         """Sign out and lock: the next operator signs in on the lock screen."""
@@ -200,11 +242,44 @@ class OperatorMenu(QObject):
             self.idle.lock_screen.switch_operator()
 
 
+class AuditPurge(QObject):
+    """Purges audit entries past the twelve months kept (PCI-12): once at start-up, then every day."""
+
+    def __init__(
+        self, parent: QObject, audit: AuditTrail, bridge: AsyncBridge, *, every_ms: int = PURGE_EVERY_MS
+    ) -> None:
+        super().__init__(parent)
+        self.audit = audit
+        self.bridge = bridge
+        self.removed: list[int] = []  # per run, for the curious (and tests)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.run)
+        self.timer.start(every_ms)
+        QTimer.singleShot(0, self, self.run)  # start-up: once the event loop turns
+
+    def run(self) -> None:
+        """One purge, off the GUI thread; never holds up closing (a background task)."""
+
+        def done(removed: int) -> None:
+            self.removed.append(removed)
+            if removed:
+                log.info("Audit log: %d entries older than twelve months purged", removed)
+
+        def failed(exc: BaseException) -> None:
+            log.warning("Audit log purge failed: %s", exc)
+
+        self.bridge.run(self.audit.apurge(), on_done=done, on_error=failed, background=True)
+
+
 class SecurityUI(QObject):
-    """Everything the shell adds for operators: Settings (F8), Operators & audit (F9), idle lock, menu."""
+    """Everything the shell adds for operators: Settings (F8), Operators & audit (F9), idle lock, menu,
+    the daily audit purge, the clock warning, and the supervisor's approval offered on a refusal."""
+
+    clock_warning = Signal(str)  # from whichever thread the gateway reply arrived on; shown on the GUI's
 
     def __init__(self, window: MainWindow, security: Security, bridge: AsyncBridge) -> None:
         super().__init__(window)
+        self.window = window
         self.security = security
         self.settings = SettingsScreen(security, bridge)
         self.operators = OperatorsScreen(security)
@@ -212,3 +287,28 @@ class SecurityUI(QObject):
         window.add_screen(Screen("&Operators && audit", "F9", self.operators, self.operators.refresh))
         self.idle = IdleLock(window, security)
         self.menu = OperatorMenu(window, security, self.idle)
+        self.purge = AuditPurge(self, security.audit, bridge)
+        self.clock_warning.connect(lambda text: window.statusBar().showMessage(text, 60_000))
+        listener, listeners = self.clock_warning.emit, security.clock.listeners
+        listeners.append(listener)
+
+        def forget(*_: object) -> None:  # a closed window's status bar hears no more warnings
+            if listener in listeners:
+                listeners.remove(listener)
+
+        self.destroyed.connect(forget)
+        bridge.errored.connect(self.offer_approval)
+
+    def offer_approval(self, exc: object) -> None:
+        """A clerk refused an action a supervisor may approve: the approval dialog opens right away.
+
+        The screen that ran the action shows its own message as usual; the dialog opens once that
+        callback is done, preselects the refused action, and says to repeat it after the approval.
+        """
+        if not isinstance(exc, AccessDenied) or not exc.approvable or exc.permission not in APPROVABLE:
+            return
+        if self.idle.locked:
+            return
+        permission = exc.permission
+        self.window.statusBar().showMessage(f"{exc} Ask a supervisor: Ctrl+Shift+A", 15_000)
+        QTimer.singleShot(0, self, lambda: self.menu.ask_approval(permission, str(exc)))

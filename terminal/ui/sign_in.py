@@ -234,20 +234,52 @@ async def ensure_signed_in(security: Security) -> bool:
     return security.session.current is not None
 
 
-class ApprovalDialog(QDialog):
-    """A supervisor approves one action for the clerk at this screen, with their own login and password."""
+REPEAT_NOTE = (
+    "The approval covers the clerk's next {action} only, and does not do it: after approving, "
+    "the clerk repeats the action."
+)
 
-    def __init__(self, security: Security, parent: QWidget | None = None) -> None:
+
+class ApprovalDialog(QDialog):
+    """A supervisor approves one action for the clerk at this screen, with their own login and password.
+
+    Opened by hand (Ctrl+Shift+A) or by the window when a clerk was just refused an action (`refused`
+    names it and the dialog says why it opened); either way the clerk repeats the action afterwards.
+    """
+
+    def __init__(
+        self,
+        security: Security,
+        parent: QWidget | None = None,
+        *,
+        permission: Permission | None = None,
+        refused: str = "",
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Supervisor approval")
         self.security = security
         layout = QVBoxLayout(self)
+        self.reason = QLabel(
+            f"{refused}\nA supervisor can approve it here now, or later with Ctrl+Shift+A." if refused else ""
+        )
+        self.reason.setObjectName("approvalReason")
+        self.reason.setWordWrap(True)
+        self.reason.setVisible(bool(refused))
+        layout.addWidget(self.reason)
         self.action = QComboBox()
-        for permission in APPROVABLE:
-            self.action.addItem(permission.label, permission)
+        for approvable in APPROVABLE:
+            self.action.addItem(approvable.label, approvable)
+        if permission in APPROVABLE:
+            self.action.setCurrentIndex(self.action.findData(permission))
         form = QFormLayout()
         form.addRow("&Action to approve", self.action)
         layout.addLayout(form)
+        self.note = QLabel("")
+        self.note.setObjectName("approvalNote")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.action.currentIndexChanged.connect(lambda _i: self._show_note())
+        self._show_note()
         self.form = SignInForm(self._approve, title="Supervisor: sign to approve one action")
         self.form.submit_button.setText("&Approve (Enter)")
         self.form.signed_in.connect(lambda _op: self.accept())
@@ -255,9 +287,15 @@ class ApprovalDialog(QDialog):
         buttons = _cancel_only(self)
         layout.addWidget(buttons)
 
+    def permission(self) -> Permission:
+        """The action chosen for approval."""
+        return Permission(self.action.currentData())  # Qt hands the enum back as its value
+
+    def _show_note(self) -> None:
+        self.note.setText(REPEAT_NOTE.format(action=self.permission().label.lower()))
+
     def _approve(self, login: str, password: str) -> Operator:
-        permission = Permission(self.action.currentData())  # Qt hands the enum back as its value
-        return self.security.session.approve(permission, login, password)
+        return self.security.session.approve(self.permission(), login, password)
 
 
 class StepUpDialog(QDialog):
