@@ -246,7 +246,8 @@ class _CustomerValues:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen = 0
-        self._values: dict[str, set[str]] = {column.name: set() for column in self._COLUMNS}
+        # Per column: each value folded as SQLite folds it (the search's form), and the value itself.
+        self._values: dict[str, dict[str, str]] = {column.name: {} for column in self._COLUMNS}
 
     def matching(self, conn: Connection, lowered: str) -> dict[str, list[str]] | None:
         """Names and ids containing `lowered`, by column; None when not known here or too many."""
@@ -259,10 +260,12 @@ class _CustomerValues:
                     statement = select(column).distinct()
                     if self._seen:
                         statement = statement.where(literal_column("rowid") > self._seen)
-                    self._values[column.name].update(conn.execute(statement).scalars())
+                    known = self._values[column.name]
+                    for value in conn.execute(statement).scalars():
+                        known[value] = value.translate(_ASCII_LOWER)
                 self._seen = top
             found = {
-                name: [value for value in values if lowered in value.translate(_ASCII_LOWER)]
+                name: [value for value, folded in values.items() if lowered in folded]
                 for name, values in self._values.items()
             }
         return None if any(len(values) > _MANY for values in found.values()) else found
