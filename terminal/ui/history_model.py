@@ -34,6 +34,11 @@ SORT_KEYS = (
 )
 AMOUNT_COLUMN = 4
 
+_TEXT_ROLES = frozenset({int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.AccessibleTextRole)})
+_ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLES_USED = _TEXT_ROLES | {_ALIGNMENT_ROLE, int(Qt.ItemDataRole.UserRole)}
+_AMOUNT_ALIGNMENT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
 Index = QModelIndex | QPersistentModelIndex
 RowsLoader = Callable[[HistoryQuery, TransactionRow | None, int], Coroutine[Any, Any, list[TransactionRow]]]
 CountLoader = Callable[[HistoryQuery, int], Coroutine[Any, Any, int]]
@@ -78,6 +83,7 @@ class HistoryModel(QAbstractTableModel):
         self._count_upto = count_upto
         self._bridge = bridge
         self._rows: list[TransactionRow] = []
+        self._texts: dict[int, tuple[str, ...]] = {}  # row number -> its cells' texts, once shown
         self._query = HistoryQuery()  # what the rows are
         self._wanted = self._query  # what was asked for last (a reload may be in flight)
         self._exhausted = True
@@ -94,16 +100,22 @@ class HistoryModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        # A repaint asks for a dozen roles of every visible cell: answer the unused ones first, and
+        # format each row's texts once (local time, amounts), not at every paint.
+        if role not in _ROLES_USED or not index.isValid():
             return None
-        row = self._rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return cell_text(row, index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == AMOUNT_COLUMN:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.UserRole:
-            return row.id
-        return None
+        number = index.row()
+        if not 0 <= number < len(self._rows):
+            return None
+        if role in _TEXT_ROLES:
+            texts = self._texts.get(number)
+            if texts is None:
+                row = self._rows[number]
+                texts = self._texts[number] = tuple(cell_text(row, column) for column in range(len(COLUMNS)))
+            return texts[index.column()] if 0 <= index.column() < len(texts) else None
+        if role == _ALIGNMENT_ROLE:
+            return _AMOUNT_ALIGNMENT if index.column() == AMOUNT_COLUMN else None
+        return self._rows[number].id  # UserRole
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -177,6 +189,7 @@ class HistoryModel(QAbstractTableModel):
             return
         self.beginResetModel()
         self._query, self._rows, self._fetching = query, rows, False
+        self._texts.clear()
         self._exhausted = len(rows) < PAGE_SIZE
         self.endResetModel()
         self.loaded.emit(len(rows))
