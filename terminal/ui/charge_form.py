@@ -31,6 +31,14 @@ from terminal.services.sending import direct_entry_reason
 from terminal.ui.card_form import CardForm
 
 HOSTED, DIRECT, SAVED = "hosted", "direct", "saved"
+# Under the title: where the card goes, in the words a clerk repeats to the customer on the phone.
+HINTS = {
+    HOSTED: "Phone or mail order: the card is typed into the gateway's secure page, never into the terminal.",
+    DIRECT: "Phone or mail order: type the card below; it is checked as you type and cleared once sent.",
+    SAVED: "Phone or mail order: the card the gateway keeps for this customer is charged.",
+}
+# Wide enough for every field at 1280×800; on a wider screen the form keeps this width, read left to right.
+FORM_MAX_WIDTH = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +132,7 @@ class ChargeForm(QWidget):
     def _build(self) -> None:
         title = QLabel("Take a card payment")
         title.setObjectName("screenTitle")
-        hint = QLabel(
-            "Phone or mail order: the card is typed into the gateway's secure page, never into the terminal."
-        )
+        hint = self.hint = QLabel(HINTS[HOSTED])
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         entry_box = self._entry_box()
@@ -172,6 +178,7 @@ class ChargeForm(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.send_link)
         buttons.addWidget(self.enter_card)
+        self.setMaximumWidth(FORM_MAX_WIDTH)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(hint)
@@ -321,6 +328,7 @@ class ChargeForm(QWidget):
             SAVED: "Charged on the card the gateway keeps for this customer.",
         }
         self.entry_note.setText(notes[entry])
+        self.hint.setText(HINTS[entry])
 
     @property
     def field_names(self) -> frozenset[str]:

@@ -49,10 +49,16 @@ class ResultPanel(QWidget):
         self.new_payment.setObjectName("primary")
         self.new_payment.setDefault(True)
         self.show_history = QPushButton("Show in History (F3)")
+        # An approved payment's receipt, merchant and customer copy (as from History); hidden otherwise.
+        self.print_receipt = QPushButton("&Print receipt  Ctrl+P")
+        self.print_receipt.hide()
+        self.tx_id = ""  # the transaction shown, for its receipt
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.print_receipt)
         buttons.addWidget(self.show_history)
         buttons.addWidget(self.new_payment)
+        buttons.addStretch(1)  # centred under the outcome, where the eye already is
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(self.headline, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -63,6 +69,8 @@ class ResultPanel(QWidget):
 
     def show_unknown(self, reference: str) -> None:
         """The terminal lost track of a payment after the card page returned: say so plainly."""
+        self.tx_id = ""
+        self.print_receipt.hide()
         self.headline.setText("?  Outcome unknown")
         self.headline.setProperty("outcome", "unknown")
         self.headline.style().unpolish(self.headline)
@@ -99,6 +107,8 @@ class ResultPanel(QWidget):
         if op.gateway_reference:
             lines.append(f"Gateway reference: {op.gateway_reference}")
         self.details.setText("\n".join(lines))
+        self.tx_id = tx.id
+        self.print_receipt.setVisible(state is OperationState.SUCCEEDED)
         self.new_payment.setFocus()
 
 
@@ -107,6 +117,8 @@ class ChargeScreen(QWidget):
 
     completed = Signal(object)
     history_requested = Signal()
+    # Print receipt on an approved result (Ctrl+P): the transaction's id, for the shell's receipt preview.
+    receipt_requested = Signal(str)
 
     def __init__(
         self,
@@ -142,6 +154,10 @@ class ChargeScreen(QWidget):
         self.link_panel.closed.connect(self.new_payment)
         self.result.new_payment.clicked.connect(self.new_payment)
         self.result.show_history.clicked.connect(self.history_requested)
+        self.result.print_receipt.clicked.connect(self.request_receipt)
+        print_receipt = QShortcut(QKeySequence("Ctrl+P"), self.result)
+        print_receipt.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        print_receipt.activated.connect(self.request_receipt)
         cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.card_page)
         cancel.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         cancel.activated.connect(self.cancel_card_entry)
@@ -395,8 +411,14 @@ class ChargeScreen(QWidget):
         self.result.new_payment.setFocus()
         self.completed.emit(outcome)
 
+    def request_receipt(self) -> None:
+        """Ask for the receipt of the approved payment on the result panel (nothing otherwise)."""
+        if self.stack.currentWidget() is self.result and not self.result.print_receipt.isHidden():
+            self.receipt_requested.emit(self.result.tx_id)
+
     def new_payment(self) -> None:
         """Back to an empty form for the next customer."""
+        self.result.print_receipt.hide()
         self.form.reset()
         self.stack.setCurrentWidget(self.form)
         self.form.amount.setFocus()

@@ -125,6 +125,8 @@ class DetailScreen(QWidget):
         self.attention.setWordWrap(True)
         self.attention.setTextFormat(Qt.TextFormat.PlainText)
         self.resolve = QPushButton("Resolve in &Needs attention  F4")
+        self.attention.hide()
+        self.resolve.hide()
         self.model = OperationsModel()
         self.table = self._build_table()
         self.buttons: dict[Action, QPushButton] = {
@@ -138,6 +140,9 @@ class DetailScreen(QWidget):
                 (Action.CANCEL_PAYOUT, "Ca&ncel payout…"),
             )
         }
+        for hidden in (Action.APPROVE_PAYOUT, Action.CANCEL_PAYOUT):
+            # Shown by `display` for payouts only: six buttons in a row would widen the window.
+            self.buttons[hidden].hide()
         self.reprint = QPushButton("Re&print receipt")
         self.back = QPushButton("Back to History  Esc")
         self.reasons = QLabel()
@@ -164,7 +169,7 @@ class DetailScreen(QWidget):
         header = table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((170, 80, 130, 110, 140, 150, 80, 170)):
+        for column, width in enumerate((150, 100, 115, 110, 90, 140, 75, 105)):  # fits 1280 px
             table.setColumnWidth(column, width)
         return table
 

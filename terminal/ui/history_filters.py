@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from terminal.domain.ledger import TransactionState
 from terminal.domain.operations import OperationKind
@@ -44,6 +44,14 @@ def period_range(
         low, high = min(first, last), max(first, last)
         return local_midnight(low), local_midnight(high + timedelta(days=1))
     return None, None
+
+
+def _shrinkable(combo: QComboBox, characters: int = 26) -> None:
+    """Let a combo box narrow below its longest entry (a long profile name); its list still shows it whole."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    view = combo.view()
+    view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
 
 
 class FilterBar(QWidget):
@@ -80,23 +88,33 @@ class FilterBar(QWidget):
         for kind in KINDS:
             self.kind.addItem(kind.label, kind.value)
         self.clear = QPushButton("Clear filters")
-        layout = QHBoxLayout(self)
+        _shrinkable(self.profile)
+        # Two rows, so that History fits 1280 px beside the navigation: when, then which.
+        when, which = QHBoxLayout(), QHBoxLayout()
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for label, widget in (
-            ("&Period", self.period),
-            ("", self.date_from),
-            ("–", self.date_to),
-            ("&Gateway", self.profile),
-            ("S&tate", self.state),
-            ("T&ype", self.kind),
+        layout.setSpacing(4)
+        layout.addLayout(when)
+        layout.addLayout(which)
+        for row, label, widget in (
+            (when, "&Period", self.period),
+            (when, "", self.date_from),
+            (when, "–", self.date_to),
+            (which, "&Gateway", self.profile),
+            (which, "S&tate", self.state),
+            (which, "T&ype", self.kind),
         ):
             if label:
                 caption = QLabel(label)
                 caption.setBuddy(widget)
-                layout.addWidget(caption)
-            layout.addWidget(widget)
-        layout.addStretch(1)
-        layout.addWidget(self.clear)
+                row.addWidget(caption)
+                if widget is self.date_to:
+                    self._dash = caption
+            row.addWidget(widget)
+        when.addStretch(1)
+        which.addStretch(1)
+        which.addWidget(self.clear)
+        self._period_changed(self.period.currentIndex())
         self.period.currentIndexChanged.connect(self._period_changed)
         for combo in (self.profile, self.state, self.kind):
             combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
@@ -106,8 +124,9 @@ class FilterBar(QWidget):
 
     def _period_changed(self, index: int) -> None:
         custom = index == CUSTOM
-        self.date_from.setEnabled(custom)
-        self.date_to.setEnabled(custom)
+        for widget in (self.date_from, self.date_to, self._dash):
+            widget.setEnabled(custom)
+            widget.setVisible(custom)  # the dates only matter, and only show, for a custom range
         self.changed.emit()
 
     def reset(self) -> None:

@@ -161,7 +161,8 @@ class HistoryScreen(QWidget):
         header.setStretchLastSection(True)
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         table.setSortingEnabled(True)  # the model sorts on the server: see HistoryModel.sort
-        for column, width in enumerate((155, 110, 85, 140, 120, 130, 150)):
+        # Fits 1280 px beside the navigation; Customer, the last column, takes what is left.
+        for column, width in enumerate((145, 110, 90, 115, 120, 125, 165)):
             table.setColumnWidth(column, width)
         return table
 

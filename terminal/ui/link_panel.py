@@ -34,10 +34,11 @@ class LinkPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        title = QLabel("Payment link")
+        title = self.title = QLabel("Payment link")
         title.setObjectName("screenTitle")
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setWordWrap(True)
         self.link = QLineEdit()
         self.link.setReadOnly(True)
         self.copy = QPushButton("&Copy link")
@@ -46,6 +47,7 @@ class LinkPanel(QWidget):
         self.status = QLabel()
         self.status.setObjectName("hint")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)  # beside the form on Payment links: wraps, so the window keeps 1280
         self.done = QPushButton("Back to Charge (the link stays followed in History)")
         row = QHBoxLayout()
         row.addWidget(self.link, 1)
@@ -56,7 +58,10 @@ class LinkPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.qr)
         layout.addWidget(self.status)
-        layout.addWidget(self.done, 0, Qt.AlignmentFlag.AlignRight)
+        self.button_row = QHBoxLayout()  # the screen showing the panel may add its own buttons here
+        self.button_row.addStretch(1)
+        self.button_row.addWidget(self.done)
+        layout.addLayout(self.button_row)
         layout.addStretch(1)
         self.copy.clicked.connect(self.copy_link)
         self.done.clicked.connect(self.closed)
@@ -64,6 +69,7 @@ class LinkPanel(QWidget):
     def show_link(self, url: str, summary: str) -> None:
         """Show a new link and its QR code."""
         self.link.setText(url)
+        self.link.setCursorPosition(0)  # the start of the address shows where the link goes
         self.summary.setText(summary)
         self.qr.setPixmap(qr_pixmap(url))
         self.status.setText(

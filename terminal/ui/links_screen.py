@@ -41,7 +41,7 @@ from terminal.domain.operations import OperationKind, OperationState
 from terminal.services.invoices import InvoiceService
 from terminal.services.payments import PaymentInputError, PaymentOutcome
 from terminal.services.profiles import Profile, ProfileError, ProfileRegistry
-from terminal.ui.async_bridge import AsyncBridge
+from terminal.ui.async_bridge import AsyncBridge, loop_running
 from terminal.ui.link_panel import LinkPanel
 from terminal.ui.links_model import OpenLinksModel, mailto_url
 
@@ -116,7 +116,7 @@ class LinksScreen(QWidget):
         self._wire()
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_EVERY_MS)
-        self._timer.timeout.connect(self.refresh_all)
+        self._timer.timeout.connect(self._tick)
         self._profile_changed()
 
     def _build(self) -> None:
@@ -149,12 +149,13 @@ class LinksScreen(QWidget):
         left.addLayout(form)
         left.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignRight)
         left.addStretch(1)
-        right = QVBoxLayout()
-        right.addWidget(self.panel)
-        right.addWidget(self.mail, 0, Qt.AlignmentFlag.AlignLeft)
+        # The link beside the form, without a second title and with Mail beside New link, so that the
+        # open links below keep room for several rows at 800 px.
+        self.panel.title.hide()
+        self.panel.button_row.insertWidget(1, self.mail)
         top = QHBoxLayout()
         top.addLayout(left, 1)
-        top.addLayout(right, 1)
+        top.addWidget(self.panel, 1)
         buttons = QHBoxLayout()
         for button in (self.refresh_button, self.remind, self.cancel):
             button.setAutoDefault(True)
@@ -292,6 +293,13 @@ class LinksScreen(QWidget):
         self._timer.start()
         self.amount.setFocus()
 
+    def _tick(self) -> None:
+        # Followed only while the screen is shown and the terminal's event loop runs (not after closing).
+        if not loop_running() or not self.isVisible():
+            self._timer.stop()
+            return
+        self.refresh_all()
+
     def reload(self) -> None:
         """Read the open links from the store (no gateway call)."""
         self.bridge.run(self.invoices.open_links(), on_done=self._show_links, background=True)
@@ -419,7 +427,7 @@ def _table(model: OpenLinksModel) -> QTableView:
     header = table.horizontalHeader()
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for column, width in enumerate((140, 120, 200, 110, 150, 140)):
+    for column, width in enumerate((145, 120, 165, 110, 160, 145)):  # fits 1280 px; Link stretches
         table.setColumnWidth(column, width)
     return table
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -39,6 +39,24 @@ def style_sheet() -> str:
     return files("terminal.resources").joinpath("terminal.qss").read_text(encoding="utf-8")
 
 
+def key_order(key: str) -> int:
+    """Where a screen's shortcut sorts in the navigation: F2 < F3 < … < F12, anything else after."""
+    return int(key[1:]) if key[:1] == "F" and key[1:].isdigit() else 100
+
+
+def plain_title(title: str) -> str:
+    """A menu title without its mnemonic marks ("&Operators && audit" reads "Operators & audit")."""
+    return "&".join(part.replace("&", "") for part in title.split("&&"))
+
+
+def nav_width() -> int:
+    """Wide enough for the longest entry with a count ("Needs attention (999)   F4") in the nav's font."""
+    font = QFont()
+    font.setPixelSize(15)  # as QListWidget#nav in terminal.qss
+    text = QFontMetrics(font).horizontalAdvance("Needs attention (999)   F4")
+    return max(190, text + 2 * 14 + 8)  # the items' padding, and a little air
+
+
 class MainWindow(QMainWindow):
     """Charge (F2), History (F3) and the screens added with `add_screen`, each on its function key;
     closing waits for work in flight."""
@@ -53,9 +71,10 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
-        self.nav.setFixedWidth(190)
+        self.nav.setFixedWidth(nav_width())
         self.screens = QStackedWidget()
         self.entries: list[Screen] = []
+        self._actions: list[QAction] = []  # the Screens menu's entries, in the order of `entries`
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -90,14 +109,24 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
 
     def add_screen(self, screen: Screen) -> QAction:
-        """Add a screen to the navigation and the Screens menu, on its function key (shown in both)."""
-        self.entries.append(screen)
+        """Add a screen to the navigation and the Screens menu, on its function key (shown in both).
+
+        Both list the screens in function-key order (F2, F3, F4…), whatever order they are added in.
+        """
+        row = sum(key_order(entry.key) <= key_order(screen.key) for entry in self.entries)
+        current = self.nav.currentRow()
+        self.entries.insert(row, screen)
         self.screens.addWidget(screen.widget)
-        self.nav.addItem(f"{screen.title.replace('&', '')}   {screen.key}")
+        self.nav.blockSignals(True)
+        self.nav.insertItem(row, f"{plain_title(screen.title)}   {screen.key}")
+        if current >= row:
+            self.nav.setCurrentRow(current + 1)  # the same screen stays selected
+        self.nav.blockSignals(False)
         action = QAction(screen.title, self)
         action.setShortcut(QKeySequence(screen.key))
         action.triggered.connect(lambda: self.show_widget(screen.widget))
-        before = self._first_extra_action()
+        self._actions.insert(row, action)
+        before = self._actions[row + 1] if row + 1 < len(self._actions) else self._first_extra_action()
         if before is None:
             self._screens_menu.addAction(action)
         else:

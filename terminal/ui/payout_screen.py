@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -144,6 +145,9 @@ class PayoutScreen(QWidget):
         source_layout.addWidget(self.errors["source"])
         source_layout.addWidget(self.source_found)
         self.destination.addWidget(source_box)
+        # The stack is as tall as its current page only: no gap under the short "earlier payment" page.
+        self.destination.currentChanged.connect(self._fit_destination)
+        self._fit_destination(self.destination.currentIndex())
         kinds = QHBoxLayout()
         kinds.addWidget(self.to_card)
         kinds.addWidget(self.to_payment)
@@ -179,9 +183,21 @@ class PayoutScreen(QWidget):
         self.form_page, self.confirm_page = form_page, confirm_page
         self.stack.addWidget(form_page)
         self.stack.addWidget(confirm_page)
+        self.setMaximumWidth(900)  # read left to right on a wide screen, as the Charge form
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.stack, 1)
+
+    def _fit_destination(self, current: int) -> None:
+        for index in range(self.destination.count()):
+            page = self.destination.widget(index)
+            if page is None:
+                continue
+            ignored = QSizePolicy.Policy.Ignored
+            page.setSizePolicy(
+                QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred if index == current else ignored
+            )
+        self.destination.adjustSize()
 
     def _build_confirm(self) -> QWidget:
         confirm_page = QWidget()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -113,7 +115,14 @@ class SettingsScreen(QWidget):
         right.addLayout(buttons)
         right.addWidget(self._preferences_box())
         right.addStretch(1)
-        body.addLayout(right, 1)
+        # A live profile's form (with its secrets) is taller than 800 px allows: it scrolls, the window stays.
+        column = QWidget()
+        column.setLayout(right)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(column)
+        body.addWidget(scroll, 1)
         root.addLayout(body, 1)
 
     def _preferences_box(self) -> QGroupBox:

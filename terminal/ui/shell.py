@@ -25,7 +25,7 @@ from terminal.services.security import Security
 
 # QtWebEngine must be loaded before the QApplication exists.
 from terminal.ui import web_view as _web_view  # noqa: F401
-from terminal.ui.async_bridge import AsyncBridge
+from terminal.ui.async_bridge import AsyncBridge, loop_running
 from terminal.ui.attention_screen import AttentionScreen
 from terminal.ui.charge_screen import ChargeScreen
 from terminal.ui.detail_screen import DetailScreen
@@ -122,6 +122,7 @@ class Shell:
         self.attention_screen.count_changed.connect(self._show_attention_count)
         self.attention_screen.resolved.connect(lambda _op_id: self.history.refresh())
         self.history.receipt_requested.connect(self.open_receipt)
+        self.charge.receipt_requested.connect(self.open_receipt)
         receipt_requested = getattr(self.detail, "receipt_requested", None)
         if receipt_requested is not None:
             receipt_requested.connect(self.open_receipt)
@@ -132,7 +133,7 @@ class Shell:
             if entry.widget is self.attention_screen:
                 item = self.window.nav.item(row)
                 if item is not None:
-                    item.setText(f"Needs attention{f' ({count})' if count else ''}  {entry.key}")
+                    item.setText(f"Needs attention{f' ({count})' if count else ''}   {entry.key}")
 
     async def _audit_resolution(self, resolution: ManualResolution) -> None:
         security = getattr(self.services, "security", None)
@@ -224,7 +225,7 @@ class Shell:
         down is not yanked back to the top: it refreshes once it is back at the top or hidden.
         """
         changes = getattr(self.services, "changes", None)
-        if changes is None or self._watch is not None:
+        if changes is None or self._watch is not None or not loop_running():
             return
         self._watch = asyncio.ensure_future(changes.changed())
         self._watch.add_done_callback(self._changes_seen)

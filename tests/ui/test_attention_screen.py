@@ -30,7 +30,7 @@ def test_lost_response_is_resolved_by_hand(qloop: asyncio.AbstractEventLoop, tmp
         assert shell.window.screens.currentWidget() is screen
         await wait_until(lambda: len(screen.items) == 1, what="the unknown charge listed")
         nav = [shell.window.nav.item(r).text() for r in range(shell.window.nav.count())]
-        assert "Needs attention (1)  F4" in nav
+        assert "Needs attention (1)   F4" in nav
         assert not screen.check.isVisible()  # OGO Pay has no status lookup
         steps = screen.steps.text()
         assert "LOST-1" in steps and "back office" in steps and "7.77 LKR" in steps
@@ -57,7 +57,7 @@ def test_lost_response_is_resolved_by_hand(qloop: asyncio.AbstractEventLoop, tmp
         assert "Approved in the OGO portal" in op.gateway_message
         assert tx.state is TransactionState.CAPTURED
         nav = [shell.window.nav.item(r).text() for r in range(shell.window.nav.count())]
-        assert "Needs attention  F4" in nav
+        assert "Needs attention   F4" in nav
         assert "recorded as succeeded" in screen.message.text()
 
     run_session(qloop, services, scenario)
