@@ -41,6 +41,13 @@ class Journal:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a repository read (or a small bookkeeping write, e.g. a link's URL) on the journal's thread.
+
+        The one worker thread keeps reads in order with the journal's writes and off the UI thread.
+        """
+        return await self._run(fn, *args, **kwargs)
+
     def new_operation(
         self,
         tx: Transaction,

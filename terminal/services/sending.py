@@ -353,7 +353,7 @@ class MoneyCore:
 
     async def read_store(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a repository read or a small write on the journal's worker thread (never the UI thread)."""
-        return await self.journal._run(fn, *args, **kwargs)
+        return await self.journal.call(fn, *args, **kwargs)
 
     async def current(self, tx_id: str) -> tuple[Transaction, Profile]:
         """A stored transaction and its profile."""
