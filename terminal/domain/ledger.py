@@ -16,6 +16,10 @@ from terminal.domain.declines import DeclineCode
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState, check_transition
 
+# Kinds that take the money when they succeed: a sale, and an invoice (pay-by-link) once the customer paid.
+# They count as authorised and captured at once, and follow the same rules afterwards (refund, void).
+TAKES_MONEY = (OperationKind.SALE, OperationKind.INVOICE)
+
 
 class TransactionState(StrEnum):
     """The state of a whole transaction, derived from its journal."""
@@ -121,13 +125,13 @@ class Transaction:
 
     @property
     def authorised(self) -> Money:
-        """Approved by the issuer, through a pre-authorisation or a sale."""
-        return self._total(OperationKind.AUTHORIZE, OperationKind.SALE)
+        """Approved by the issuer, through a pre-authorisation, a sale or a paid invoice."""
+        return self._total(OperationKind.AUTHORIZE, *TAKES_MONEY)
 
     @property
     def captured(self) -> Money:
-        """Money taken: sales plus captures of pre-authorisations."""
-        return self._total(OperationKind.SALE, OperationKind.CAPTURE)
+        """Money taken: sales, paid invoices, and captures of pre-authorisations."""
+        return self._total(*TAKES_MONEY, OperationKind.CAPTURE)
 
     @property
     def refunded(self) -> Money:
@@ -222,7 +226,7 @@ class Transaction:
         captured, refunded = self.captured, self.refunded
         if refunded.minor:
             return TransactionState.REFUNDED if refunded >= captured else TransactionState.PARTIALLY_REFUNDED
-        if opened_by is OperationKind.SALE:
+        if opened_by in TAKES_MONEY:
             return TransactionState.CAPTURED
         if not captured.minor:
             return TransactionState.AUTHORISED
@@ -294,7 +298,7 @@ def _capture_reason(tx: Transaction, caps: Capabilities) -> str | None:
 def _void_reason(tx: Transaction, caps: Capabilities) -> str | None:
     first = tx.first_operation
     assert first is not None
-    if first.kind not in (OperationKind.AUTHORIZE, OperationKind.SALE):
+    if first.kind is not OperationKind.AUTHORIZE and first.kind not in TAKES_MONEY:
         return f"A {first.kind.label.lower()} cannot be voided."
     if tx.refunded.minor:
         return "Part of the payment was refunded; it can no longer be voided."
