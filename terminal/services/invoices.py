@@ -126,8 +126,9 @@ class InvoiceService:
     async def follow(self, tx_id: str, *, every_s: float = 3.0, for_s: float = 1800.0) -> PaymentOutcome:
         """Read the invoice until it is paid, refused or expired (status reads only, for `for_s` at most)."""
         tx = await self.payments.journal.get(tx_id)
-        op = _invoice(tx)
-        if op.state is not OperationState.CHALLENGE:
+        op = _invoice(tx, links=True)
+        # Already followed here (Charge follows the link it sent): one reader records the outcome.
+        if op.state is not OperationState.CHALLENGE or op.id in self.payments.active:
             return await self.payments.outcome(op)
         return await self.payments.poll(op, tx.profile, every_s=every_s, for_s=for_s)
 
@@ -147,8 +148,11 @@ class InvoiceService:
         return profile, op
 
 
-def _invoice(tx: Transaction) -> Operation:
+def _invoice(tx: Transaction, *, links: bool = False) -> Operation:
+    """The invoice operation; with `links`, also the payment a link sent from Charge is waiting for."""
     op = latest(tx, OperationKind.INVOICE)
+    if op is None and links and tx.link_url:
+        op = tx.first_operation
     if op is None:
         raise RuleViolation("This transaction is not an invoice.")
     return op

@@ -84,6 +84,15 @@ class PaymentService(CardPayments):
         op = await self.journal.move(op, OperationState.CHALLENGE, gateway_reference=challenge.reference)
         return HostedPayment(tx.with_operation(op), op, request, challenge)
 
+    async def record_link(self, hosted: HostedPayment) -> HostedPayment:
+        """Keep a payment page sent to the customer as a link (Charge's "Send payment link"), so that
+        Payment links (F6) lists and follows it with the invoices until it is paid, refused or expired."""
+        url = hosted.challenge.url or ""
+        if not url:
+            raise GatewayError("This gateway's payment page cannot be sent as a link.")
+        await self.read_store(self.journal.repository.update_link, hosted.transaction.id, url, None)
+        return replace(hosted, transaction=replace(hosted.transaction, link_url=url))
+
     async def complete_hosted(self, hosted: HostedPayment, fields: Mapping[str, str]) -> PaymentOutcome:
         """Read what the card page returned, then send the sale or pre-authorisation once."""
         return (await self.complete_hosted_payment(hosted, fields)).outcome

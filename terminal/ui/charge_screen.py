@@ -325,9 +325,8 @@ class ChargeScreen(QWidget):
             customer_name=request.customer_name,
             description=request.description,
         )
-        if not hosted.challenge.url:
-            raise GatewayError("This gateway's payment page cannot be sent as a link.")
-        return hosted
+        # Recorded as a link: Payment links (F6) lists it with the open links and follows its status.
+        return await self.payments.record_link(hosted)
 
     def _follow_link(self, hosted: HostedPayment) -> None:
         summary = f"{hosted.operation.amount.display()} · order {hosted.transaction.merchant_reference}"

@@ -74,6 +74,14 @@ def test_payment_link_is_followed_until_paid(qloop: asyncio.AbstractEventLoop, s
         from PySide6.QtGui import QGuiApplication
 
         assert QGuiApplication.clipboard().text() == link
+        # The link is recorded: Payment links (F6) lists it among the open links while it waits.
+        QTest.keyClick(shell.window, Qt.Key.Key_F6)
+        links = shell.links
+        await wait_until(
+            lambda: links.model.rowCount() == 1 and not shell.bridge.running, what="the open link"
+        )
+        waiting = links.model.link(0)
+        assert waiting is not None and waiting.link_url == link and waiting.merchant_reference == "LINK1"
         # The customer opens the link on their own device and pays.
         async with httpx.AsyncClient(timeout=10) as customer:
             funnel = await customer.get(link)
@@ -81,6 +89,7 @@ def test_payment_link_is_followed_until_paid(qloop: asyncio.AbstractEventLoop, s
             await customer.post(pay.action, data={**pay.fields, "bank": "CL_TEST"})
         await wait_until(lambda: "approved" in panel.status.text().lower(), timeout=20, what="the paid link")
         outcome = await shell.services.history.transaction((await shell.services.history.page(0, 1))[0].id)
-        assert outcome.state.value == "captured"
+        assert outcome.state.value == "captured" and outcome.link_url == link
+        assert await shell.services.invoices.open_links() == []  # paid: no longer an open link
 
     run_session(qloop, services, scenario)
