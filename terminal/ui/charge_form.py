@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -66,6 +67,8 @@ class ChargeForm(QWidget):
     link_requested = Signal(object)
     # (profile id, customer number): the screen looks up the customer's saved cards.
     customer_entered = Signal(str, str)
+    # The clerk asked to forget the saved card chosen (its transaction's id): the screen forgets it.
+    forget_requested = Signal(str)
 
     def __init__(self, profiles: list[Profile], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -190,8 +193,12 @@ class ChargeForm(QWidget):
         self._tab_order()
 
     def _entry_box(self) -> QVBoxLayout:
+        self.forget = QPushButton("&Forget this card")
+        self.forget.setAutoDefault(True)  # Enter on it forgets the card, never charges
+        self.send_link.setAutoDefault(True)  # Enter on it sends a link, never charges
+        self.forget.setToolTip("The customer asked: delete the saved card at the gateway and here.")
         entries = QHBoxLayout()
-        for widget in (self.hosted_entry, self.direct_entry, self.saved_entry, self.saved):
+        for widget in (self.hosted_entry, self.direct_entry, self.saved_entry, self.saved, self.forget):
             entries.addWidget(widget)
         entries.addStretch(1)
         box = QVBoxLayout()
@@ -215,6 +222,7 @@ class ChargeForm(QWidget):
             self.direct_entry,
             self.saved_entry,
             self.saved,
+            self.forget,
             card.number,
             card.expiry,
             card.cvc,
@@ -229,6 +237,7 @@ class ChargeForm(QWidget):
         self.profile.currentIndexChanged.connect(self._profile_changed)
         self.enter_card.clicked.connect(self.submit)
         self.send_link.clicked.connect(self.request_link)
+        self.forget.clicked.connect(self._forget_chosen)
         card = self.card
         for edit in (
             self.amount,
@@ -301,6 +310,11 @@ class ChargeForm(QWidget):
             self._fallback_entry()
         self._entry_changed()
 
+    def _forget_chosen(self) -> None:
+        tx_id = str(self.saved.currentData() or "")
+        if self.entry == SAVED and tx_id:
+            self.forget_requested.emit(tx_id)
+
     def _fallback_entry(self) -> None:
         (self.direct_entry if self.hosted_entry.isHidden() else self.hosted_entry).setChecked(True)
 
@@ -317,6 +331,7 @@ class ChargeForm(QWidget):
         entry = self.entry
         self.card.setVisible(entry == DIRECT)
         self.saved.setVisible(entry == SAVED)
+        self.forget.setVisible(entry == SAVED)
         profile = self.current_profile()
         cards = profile is None or profile.capabilities.cards
         hosted_text = "Enter card  ⏎" if cards else "Open payment page  ⏎"
@@ -398,6 +413,16 @@ class ChargeForm(QWidget):
             save_card=entry == DIRECT and self.card.save_card.isChecked() and self.card.save_card.isVisible(),
             saved_tx_id=str(self.saved.currentData() or "") if entry == SAVED else "",
         )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter submits from anywhere in the form: a choice, a tick box or a list, not only a text field."""
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        # Text fields submit through returnPressed and buttons click themselves: never twice.
+        if enter and not isinstance(self.focusWidget(), (QLineEdit, QPushButton)):
+            event.accept()
+            self.submit()
+            return
+        super().keyPressEvent(event)
 
     def submit(self) -> None:
         """Check the form; emit `submitted` when it is right."""

@@ -11,9 +11,9 @@ import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
-from terminal.domain.operations import OperationState
+from terminal.domain.ledger import Transaction
 from terminal.gateways.base import Challenge
 from terminal.gateways.errors import GatewayError, ValidationError
 from terminal.services.payments import (
@@ -27,89 +27,11 @@ from terminal.services.profiles import ProfileError, ProfileRegistry
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.charge_form import DIRECT, HOSTED, ChargeForm, ChargeInput
 from terminal.ui.link_panel import LinkPanel
+from terminal.ui.result_panel import ResultPanel
 from terminal.ui.return_listener import PageSlot, ReturnListener
 from terminal.ui.web_view import PaymentWebView
 
 log = logging.getLogger(__name__)
-
-
-class ResultPanel(QWidget):
-    """The outcome in large type: approved with its code, declined with the reason, or unknown."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.headline = QLabel()
-        self.headline.setObjectName("resultHeadline")
-        self.details = QLabel()
-        self.details.setObjectName("resultDetails")
-        self.details.setWordWrap(True)
-        self.details.setTextFormat(Qt.TextFormat.PlainText)  # gateway text is never rendered as markup
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.new_payment = QPushButton("New payment  ⏎")
-        self.new_payment.setObjectName("primary")
-        self.new_payment.setDefault(True)
-        self.show_history = QPushButton("Show in History (F3)")
-        # An approved payment's receipt, merchant and customer copy (as from History); hidden otherwise.
-        self.print_receipt = QPushButton("&Print receipt  Ctrl+P")
-        self.print_receipt.hide()
-        self.tx_id = ""  # the transaction shown, for its receipt
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.print_receipt)
-        buttons.addWidget(self.show_history)
-        buttons.addWidget(self.new_payment)
-        buttons.addStretch(1)  # centred under the outcome, where the eye already is
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        layout.addWidget(self.headline, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.details, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addSpacing(16)
-        layout.addLayout(buttons)
-        layout.addStretch(2)
-
-    def show_unknown(self, reference: str) -> None:
-        """The terminal lost track of a payment after the card page returned: say so plainly."""
-        self.tx_id = ""
-        self.print_receipt.hide()
-        self.headline.setText("?  Outcome unknown")
-        self.headline.setProperty("outcome", "unknown")
-        self.headline.style().unpolish(self.headline)
-        self.headline.style().polish(self.headline)
-        self.details.setText(
-            f"Order reference: {reference}\n\nThe terminal could not finish recording this payment. "
-            "Do not charge the customer again: check the payment in History first."
-        )
-        self.new_payment.setFocus()
-
-    def show_outcome(self, outcome: PaymentOutcome) -> None:
-        """Fill the panel from a payment outcome."""
-        op, tx = outcome.operation, outcome.transaction
-        state = op.state
-        headline, kind = {
-            OperationState.SUCCEEDED: ("✔  Approved", "approved"),
-            OperationState.DECLINED: ("✖  Declined", "declined"),
-            OperationState.UNKNOWN: ("?  Outcome unknown", "unknown"),
-        }.get(state, ("✖  Not charged", "declined"))
-        self.headline.setText(headline)
-        self.headline.setProperty("outcome", kind)
-        self.headline.style().unpolish(self.headline)
-        self.headline.style().polish(self.headline)
-        lines = [
-            outcome.message,
-            "",
-            f"Amount: {op.amount.display()}",
-            f"Order reference: {tx.merchant_reference}",
-        ]
-        if tx.card.masked:
-            lines.append(f"Card: {tx.card.masked}")
-        if op.approval_code:
-            lines.append(f"Approval code: {op.approval_code}")
-        if op.gateway_reference:
-            lines.append(f"Gateway reference: {op.gateway_reference}")
-        self.details.setText("\n".join(lines))
-        self.tx_id = tx.id
-        self.print_receipt.setVisible(state is OperationState.SUCCEEDED)
-        self.new_payment.setFocus()
 
 
 class ChargeScreen(QWidget):
@@ -151,6 +73,7 @@ class ChargeScreen(QWidget):
         self.form.submitted.connect(self._start)
         self.form.link_requested.connect(self._start_link)
         self.form.customer_entered.connect(self._look_up_saved_cards)
+        self.form.forget_requested.connect(self.forget_card)
         self.link_panel.closed.connect(self.new_payment)
         self.result.new_payment.clicked.connect(self.new_payment)
         self.result.show_history.clicked.connect(self.history_requested)
@@ -299,6 +222,34 @@ class ChargeScreen(QWidget):
             on_error=lambda exc: log.warning("Saved cards could not be read: %s", exc),
             busy_text="Looking up the customer's saved cards…",
             background=True,
+        )
+
+    def forget_card(self, tx_id: str) -> None:
+        """Forget a saved card (the customer asked): at the gateway where it can, here always; then the
+        customer's remaining cards are offered."""
+        form = self.form
+        masked = form.saved.currentText().split("  exp")[0]
+        profile = form.current_profile()
+        customer = form.customer_id.text().strip()
+
+        async def forget() -> list[Transaction]:
+            await self.payments.forget_card(tx_id)
+            return await self.payments.saved_cards(profile.id, customer) if profile and customer else []
+
+        def forgotten(cards: list[Transaction]) -> None:
+            form.set_saved_cards(cards)
+            form.message.setText(f"The saved card {masked} was forgotten; it cannot be charged again.")
+            if cards:
+                form.saved.setFocus()
+            else:
+                form.focus_field("entry")
+
+        self.bridge.run(
+            forget(),
+            on_done=forgotten,
+            on_error=lambda exc: form.message.setText(f"The saved card could not be forgotten: {exc}"),
+            controls=[form.forget, form.enter_card],
+            busy_text="Forgetting the saved card…",
         )
 
     def _start_link(self, request: ChargeInput) -> None:
