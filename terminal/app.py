@@ -13,9 +13,11 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from terminal import __version__
 from terminal.services.changes import ChangeFeed
@@ -37,10 +39,12 @@ from terminal.services.profiles import (
 from terminal.services.reconciliation import Reconciler
 from terminal.services.security import Security, build_security
 from terminal.services.settings import KeyringSecrets
-from terminal.sim.runner import RunningSims, run_forever, start_simulators
 from terminal.store.database import Database, StoreError, default_data_dir, open_database
 from terminal.store.postgres import database_url
 from terminal.store.transactions import TransactionRepository
+
+if TYPE_CHECKING:
+    from terminal.sim.runner import RunningSims
 
 log = logging.getLogger("terminal.app")
 
@@ -86,6 +90,19 @@ class Services:
         if self.sims is not None:
             self.sims.stop()
 
+    def start_background(self) -> None:
+        """Serve the simulators that `build_services(defer_sims=True)` reserved, on a background thread
+        (the shell calls it once its window is shown; a request made meanwhile waits for its server)."""
+        if self.sims is not None:
+            threading.Thread(target=self._start_sims, name="sim-start", daemon=True).start()
+
+    def _start_sims(self) -> None:
+        assert self.sims is not None
+        try:
+            self.sims.start_pending()
+        except Exception:  # a sandbox without its simulators: every charge says the gateway is unreachable
+            log.exception("The sandbox simulators could not start")
+
 
 def sandbox_profiles(sims: RunningSims) -> list[Profile]:
     """The demo profile of every running simulator that has one."""
@@ -99,11 +116,13 @@ def build_services(
     sim_port: int = 0,
     force_sandbox: bool = False,
     sign_in_as: str | None = "demo-admin",
+    defer_sims: bool = False,
 ) -> Services:
     """Open the store, load profiles (starting the simulators when there are none) and build the services.
 
     In SANDBOX mode `sign_in_as` names the demo operator signed in at once (tests, self-test); the GUI passes
-    None and shows the sign-in screen. A live terminal always starts signed out.
+    None and shows the sign-in screen. A live terminal always starts signed out. With `defer_sims` the
+    simulators' ports are taken now and their servers start with `Services.start_background()`.
     """
     try:
         # SQLite in the data directory unless a shared database is configured (README, Shared back office).
@@ -115,8 +134,10 @@ def build_services(
         live = [] if force_sandbox else load_profiles((data_dir or default_data_dir()) / "settings.json")
         sims = None
         if not live:
+            from terminal.sim.runner import reserve_simulators, start_simulators
+
             try:
-                sims = start_simulators(port=sim_port)
+                sims = reserve_simulators(port=sim_port) if defer_sims else start_simulators(port=sim_port)
             except OSError as exc:
                 raise StartupError(f"The sandbox simulators cannot start: {exc}") from None
         profiles = ProfileRegistry(live if live else sandbox_profiles(sims) if sims else [], KeyringSecrets())
@@ -187,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `merchant-terminal` command."""
     args = _parse(argv)
     if args.command == "sim":
+        from terminal.sim.runner import run_forever
+
         try:
             run_forever(args.port)
         except OSError as exc:
@@ -212,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sim_port=args.sim_port,
             force_sandbox=args.self_test,
             sign_in_as="demo-clerk" if args.self_test else None,
+            defer_sims=True,
         )
     except (StartupError, ProfileError) as exc:
         print(f"merchant-terminal: {exc}", file=sys.stderr)

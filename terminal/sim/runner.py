@@ -18,16 +18,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import uvicorn
-from starlette.types import ASGIApp
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
-__all__ = ["REGISTRY", "PortInUseError", "RunningSims", "available_simulators", "run_forever", "serve_app"]
+__all__ = [
+    "REGISTRY",
+    "PortInUseError",
+    "RunningSims",
+    "available_simulators",
+    "reserve_simulators",
+    "run_forever",
+    "serve_app",
+]
 
 # Fixed order: with --port N the simulators take N, N+1, ... in this order (only those that exist).
 REGISTRY: Final[tuple[str, ...]] = ("ompay", "paymentz", "etpay", "ogopay", "connect")
 _START_TIMEOUT_S: Final = 10.0
+_BACKLOG: Final = 128
 
 
 class PortInUseError(OSError):
@@ -61,9 +70,16 @@ def _base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
-    """Serve ``app`` with uvicorn in a background thread; returns its base URL and a stop function."""
-    sock = _bind(host, port)
+def serve_app(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+) -> tuple[str, Callable[[], None]]:
+    """Serve ``app`` with uvicorn in a background thread; returns its base URL and a stop function.
+
+    ``sock``: serve on this socket, already bound (``reserve_simulators``), instead of binding one.
+    """
+    import uvicorn  # here, not at import: the terminal reserves ports at start-up and serves them later
+
+    sock = sock if sock is not None else _bind(host, port)
     config = uvicorn.Config(
         app,
         log_config=None,  # keep the host application's logging setup untouched
@@ -114,11 +130,41 @@ class RunningSims:
 
     urls: dict[str, str] = field(default_factory=dict)
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    # Reserved by reserve_simulators: (name, host, listening socket), served once start_pending runs.
+    _pending: list[tuple[str, str, socket.socket]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    def start_pending(self) -> None:
+        """Serve the simulators reserved but not started yet (any thread; once; not after stop())."""
+        while True:
+            with self._lock:
+                if self._stopped or not self._pending:
+                    return
+                name, host, sock = self._pending.pop(0)
+            try:
+                app = importlib.import_module(f"terminal.sim.{name}").create_app()
+                _url, stop = serve_app(app, host, sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+            with self._lock:
+                self._stops.append(stop)
+                if not self._stopped:
+                    continue
+            stop()  # stop() ran while this one was starting
+            return
 
     def stop(self) -> None:
-        """Stop every server (safe to call twice)."""
-        while self._stops:
-            self._stops.pop()()
+        """Stop every server and release reserved ports (safe to call twice, from any thread)."""
+        with self._lock:
+            self._stopped = True
+            pending, self._pending = self._pending, []
+            stops, self._stops = self._stops, []
+        for _name, _host, sock in pending:
+            sock.close()
+        while stops:
+            stops.pop()()
 
     def __enter__(self) -> RunningSims:
         return self
@@ -143,6 +189,26 @@ def start_simulators(
             running._stops.append(stop)
             if on_listening is not None:
                 on_listening(name, url)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+def reserve_simulators(port: int = 0, host: str = "127.0.0.1") -> RunningSims:
+    """Bind and listen on every available simulator's port now, and serve them later (`start_pending`).
+
+    The URLs are known at once and a port in use fails here, in the caller's thread; a connection made
+    before its server runs waits in the socket's backlog. The terminal starts the servers on a
+    background thread once its window is shown, so that start-up does not wait for them.
+    """
+    running = RunningSims()
+    try:
+        for index, name in enumerate(available_simulators()):
+            sock = _bind(host, port + index if port else 0)
+            running._pending.append((name, host, sock))
+            sock.listen(_BACKLOG)
+            running.urls[name] = _base_url(host, sock.getsockname()[1])
     except BaseException:
         running.stop()
         raise

@@ -286,6 +286,10 @@ async def _session(app: QApplication, services: ShellServices, self_test: bool) 
             return 0  # the sign-in window was closed: nothing was opened
         shell = Shell(services, listener)
         shell.window.show()
+        # What start-up deferred (the sandbox simulators' servers) starts once the window is up.
+        start_background = getattr(services, "start_background", None)
+        if start_background is not None:
+            QTimer.singleShot(0, start_background)
         shell.start_schedule()
         if self_test:
             code = await self_test_charge(shell)
