@@ -238,20 +238,23 @@ class _CustomerValues:
     Customers repeat across their payments, and a transaction's customer never changes nor is a
     transaction deleted, so the values of rows up to the highest rowid seen stay valid. Matching them
     here (as SQLite's lower() and LIKE do: ASCII letters folded) spares every search a scan of the
-    customer indexes. On other databases `matching` returns None and the query does it.
+    customer indexes. On other databases, and once the store has more than `LIMIT` distinct values in a
+    column (memory: every customer a stranger), `matching` returns None and the query does it.
     """
 
     _COLUMNS = (transactions.c.customer_name, transactions.c.customer_id)
+    LIMIT = 100_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen = 0
+        self._given_up = False
         # Per column: each value folded as SQLite folds it (the search's form), and the value itself.
         self._values: dict[str, dict[str, str]] = {column.name: {} for column in self._COLUMNS}
 
     def matching(self, conn: Connection, lowered: str) -> dict[str, list[str]] | None:
         """Names and ids containing `lowered`, by column; None when not known here or too many."""
-        if conn.dialect.name != "sqlite":
+        if conn.dialect.name != "sqlite" or self._given_up:
             return None
         with self._lock:
             top = int(conn.exec_driver_sql("SELECT max(rowid) FROM transactions").scalar() or 0)
@@ -264,6 +267,10 @@ class _CustomerValues:
                     for value in conn.execute(statement).scalars():
                         known[value] = value.translate(_ASCII_LOWER)
                 self._seen = top
+                if any(len(values) > self.LIMIT for values in self._values.values()):
+                    self._given_up = True
+                    self._values = {}
+                    return None
             found = {
                 name: [value for value, folded in values.items() if lowered in folded]
                 for name, values in self._values.items()

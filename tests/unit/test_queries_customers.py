@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from terminal.store import queries as queries_module
 from terminal.store.database import Database, open_database
 from terminal.store.queries import HistoryQueries, HistoryQuery, conditions
 from terminal.store.schema import transactions
@@ -47,5 +49,22 @@ def test_new_customers_are_found_after_earlier_searches(tmp_path: Path) -> None:
         assert queries.count_upto(HistoryQuery(search="Customer 1"), 100) == len(
             by_sql_alone(db, "Customer 1")
         )
+    finally:
+        db.close()
+
+
+def test_too_many_customers_to_keep_leaves_the_search_to_the_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries_module._CustomerValues, "LIMIT", 10)  # 50 distinct ids in 60 rows
+    db = open_database(tmp_path)
+    try:
+        repo = TransactionRepository(db.engine)
+        for i in range(60):
+            repo.add(make(i))
+        queries = HistoryQueries(db.engine)
+        queries.warm()
+        for text in ("C-4", "customer 1", "12", "REF-0001"):
+            assert found(queries, text) == by_sql_alone(db, text), text
     finally:
         db.close()
