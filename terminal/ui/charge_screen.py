@@ -133,16 +133,22 @@ class ChargeScreen(QWidget):
         self.stack.setCurrentWidget(self.result)
         self.result.headline.setText("Charging…")
         self.result.details.setText("Waiting for the gateway. Do not close the terminal.")
+        # Where a 3-D Secure page returns, for gateways that ask for one when the page's token is charged.
+        challenge_slot = self.listener.new_page()
         try:
-            outcome = await self.payments.complete_hosted(hosted, fields)
+            payment = await self.payments.complete_hosted_payment(
+                hosted, fields, challenge_return_url=challenge_slot.return_url
+            )
         except Exception:
+            self.listener.forget(challenge_slot)
             # The page returned, so money may have moved: never back to a filled form that invites a retry.
             log.exception("Completing the payment %s failed", hosted.operation.id)
             self._hosted = self._slot = None
             self.result.show_unknown(hosted.transaction.merchant_reference)
             self.stack.setCurrentWidget(self.result)
             return
-        self._finish(outcome)
+        self._hosted = None
+        await self._through_challenge(payment, challenge_slot, live=profile.live)
 
     async def _show_page(self, challenge: Challenge, slot: PageSlot, *, live: bool) -> dict[str, str]:
         # Plain http to loopback only in the sandbox; the terminal's own listener (card page, return) always.
@@ -160,17 +166,25 @@ class ChargeScreen(QWidget):
         profile = self.profiles.get(request.profile_id)
         slot = self.listener.new_page()
         try:
-            try:
-                payment = await self._send_card(request, slot.return_url)
-            finally:
-                # The number and CVC are needed for this one request only, whatever its outcome.
-                self.form.card.clear_sensitive()
+            payment = await self._send_card(request, slot.return_url)
+        except BaseException:
+            self.listener.forget(slot)
+            raise
+        finally:
+            # The number and CVC are needed for this one request only, whatever its outcome.
+            self.form.card.clear_sensitive()
+        await self._through_challenge(payment, slot, live=profile.live)
+
+    async def _through_challenge(self, payment: DirectPayment, slot: PageSlot, *, live: bool) -> None:
+        """Show the gateway's 3-D Secure page for a payment waiting on it (`slot` is where the page returns),
+        then let the gateway's own answer decide; a payment not waiting is shown as it stands."""
+        try:
             if payment.challenge is None:
                 self._finish(payment.outcome)
                 return
             self._direct, self._slot = payment, slot
             try:
-                fields = await self._show_page(payment.challenge, slot, live=profile.live)
+                fields = await self._show_page(payment.challenge, slot, live=live)
             except Exception:
                 log.exception("The 3-D Secure page of %s could not be used", payment.operation.id)
                 if self._direct is payment:  # not closed by Esc: the gateway holds it; show where it stands
