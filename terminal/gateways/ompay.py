@@ -5,7 +5,8 @@ Wire facts and the simulator's decisions: docs/gateways/ompay.md. Server calls c
 (``ompay_page``) whose script posts the card to ``/credit-card-nonce`` with a client token fetched fresh for
 that page; only the nonce reaches Python. A payment's 3-D Secure (``1007`` Redirect) is shown in the web view
 and its result is read with ``GET /payment/{id}``, never taken from the return URL. OMPay has no lookup by
-merchant reference: a create whose answer is lost stays "outcome unknown" for an operator.
+merchant reference: a create whose answer is lost stays "outcome unknown" for an operator. The hosted
+page's and the 3-D Secure redirect's wire shapes are built and read in ``ompay_hosted``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from terminal.domain.capabilities import Capabilities, Support
-from terminal.domain.declines import DeclineCode
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
 from terminal.gateways.base import (
@@ -43,7 +43,15 @@ from terminal.gateways.errors import (
     OutcomeUnknownError,
     ValidationError,
 )
-from terminal.gateways.http import GatewayHttp, HttpReply, Safety, origin_of, raise_if_server_error
+from terminal.gateways.http import GatewayHttp, HttpReply, Safety, raise_if_server_error
+from terminal.gateways.ompay_hosted import (
+    challenge_of,
+    hosted_page_body,
+    hosted_page_result,
+    session_hex,
+    session_state_result,
+    transaction_of,
+)
 from terminal.gateways.ompay_page import card_page_challenge, nonce_of, read_card_page
 from terminal.gateways.ompay_status import (
     DISPLAY_NAME,
@@ -112,13 +120,6 @@ class OmpayConfig:
 
 def _body(fields: Mapping[str, Any]) -> bytes:
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _session_hex(value: str) -> str | None:
-    try:
-        return uuid.UUID(value).hex
-    except ValueError:
-        return None
 
 
 class OmpayGateway(Gateway):
@@ -255,15 +256,6 @@ class OmpayGateway(Gateway):
         payer_info: dict[str, Any] = {"name": request.customer_name[:60]}
         if request.customer_email:
             payer_info["email"] = request.customer_email
-        transaction: dict[str, Any] = {
-            "type": "1",
-            "amount": {"currency": request.amount.currency, "total": total},
-            "invoice_number": request.merchant_reference,
-        }
-        if request.description:
-            transaction["description"] = request.description[:127]
-        if request.return_url:
-            transaction["return_url"] = request.return_url
         body = {
             "intent": intent,
             "payer": {
@@ -272,7 +264,7 @@ class OmpayGateway(Gateway):
                 "payer_info": payer_info,
             },
             "payee": {"merchant_id": self.config.merchant_id},
-            "transaction": transaction,
+            "transaction": transaction_of(request, total, request.description),
             "custom": {"field1": request.customer_id[:64]},
         }
         reply = await self._call("POST", "/payment", _body(body))
@@ -281,42 +273,13 @@ class OmpayGateway(Gateway):
         keep = request.save_card or request.recurring is Recurring.INITIAL
         result = result_of(reply.json(), request.amount, self._secrets, keep_card=keep)
         if result.outcome is Outcome.PENDING and result.gateway_code == REDIRECT_CODE:
-            return self._challenge(result, reply.json(), request.return_url)
+            return challenge_of(result, reply.json(), request.return_url)
         if result.outcome not in (Outcome.APPROVED, Outcome.DECLINED) or not result.gateway_reference:
             raise OutcomeUnknownError(
                 f"{DISPLAY_NAME} answered without a final result ({result.gateway_code or 'no code'}); "
                 "the payment may have been made. Check it in the OMPay dashboard.",
             )
         return result
-
-    def _challenge(self, result: GatewayResult, data: Mapping[str, Any], return_url: str) -> GatewayResult:
-        """1007 Redirect: the 3-D Secure page for the web view; complete_challenge reads the outcome."""
-        found = data.get("result")
-        redirect = text(found.get("redirect_url")) if isinstance(found, dict) else ""
-        if not redirect.startswith(("https://", "http://")) or not result.gateway_reference:
-            raise OutcomeUnknownError(f"{DISPLAY_NAME} asked for 3-D Secure without a usable page address.")
-        origins = {origin_of(redirect)}
-        if return_url:
-            origins.add(origin_of(return_url))
-        challenge = Challenge(
-            return_url_prefix=return_url,
-            allowed_origins=frozenset(origins),
-            url=redirect,
-            title="3-D Secure",
-            reference=result.gateway_reference,
-            context={"reference_id": result.gateway_reference},
-        )
-        return GatewayResult(
-            outcome=Outcome.CHALLENGE,
-            gateway_reference=result.gateway_reference,
-            amount=result.amount,
-            gateway_code=result.gateway_code,
-            gateway_message=result.gateway_message,
-            raw=result.raw,
-            challenge=challenge,
-            card=result.card,
-            token=result.token,
-        )
 
     async def complete_challenge(
         self, result: GatewayResult, fields: Mapping[str, str], context: Mapping[str, str] | None = None
@@ -335,7 +298,7 @@ class OmpayGateway(Gateway):
             raise NotSupportedError(
                 f"{DISPLAY_NAME} cannot look a payment up by order reference; check the OMPay dashboard."
             )
-        session = _session_hex(gateway_reference) if len(gateway_reference) >= 32 else None
+        session = session_hex(gateway_reference) if len(gateway_reference) >= 32 else None
         if session is not None:
             return await self._hosted_status(session)
         if not _PAYMENT_ID.match(gateway_reference):
@@ -398,55 +361,19 @@ class OmpayGateway(Gateway):
     # -- pay-by-link: the hosted payment page -------------------------------------------------------------
     async def create_invoice(self, request: PaymentRequest) -> GatewayResult:
         """``POST /hosted-payment``: a page the customer opens from a link; fetch() follows its session."""
-        total = self._currency(request.amount)
-        transaction: dict[str, Any] = {
-            "type": "1",
-            "amount": {"currency": request.amount.currency, "total": total},
-            "invoice_number": request.merchant_reference,
-            "description": (request.description or f"Order {request.merchant_reference}")[:127],
-        }
-        if request.return_url:
-            transaction["return_url"] = request.return_url
-        body: dict[str, Any] = {
-            "intent": "sale",
-            "payer": {"payment_type": "CC", "payer_info": {"name": request.customer_name[:60]}},
-            "transaction": transaction,
-        }
-        if request.customer_email:
-            body["payer"]["payer_info"]["email"] = request.customer_email
+        body = hosted_page_body(request, self._currency(request.amount))
         reply = await self._call("POST", "/hosted-payment", _body(body))
         if reply.status != 200:
             self._refused_payment(reply)
-        data = reply.json()
-        link = text(data.get("hosted_page_link"))
-        page = link.rstrip("/").rsplit("/", 1)[-1]
-        session = _session_hex(page)
-        if not link.startswith(("https://", "http://")) or session is None:
-            raise OutcomeUnknownError(f"{DISPLAY_NAME} created a payment page without a usable link.")
-        return GatewayResult(
-            outcome=Outcome.PENDING,
-            gateway_reference=session,
-            amount=request.amount,
-            merchant_reference=text(data.get("invoice_number")) or request.merchant_reference,
-            link_url=link,
-            raw={"invoice_number": text(data.get("invoice_number")), "session_state": "pending"},
-        )
+        return hosted_page_result(reply.json(), request)
 
     async def _hosted_status(self, session: str) -> GatewayResult:
         reply = await self._call("GET", f"/hosted-payment/session/{session}", None)
         if reply.status != 200:
             self._refused_payment(reply)
-        state = text(reply.json().get("session_state")).lower()
-        if state == "expired":
-            return GatewayResult(
-                outcome=Outcome.DECLINED,
-                gateway_reference=session,
-                decline_code=DeclineCode.EXPIRED_SESSION,
-                gateway_code="expired",
-                gateway_message="The payment page expired before the customer paid.",
-            )
-        if state != "used":
-            return GatewayResult(outcome=Outcome.PENDING, gateway_reference=session, gateway_code=state)
+        found = session_state_result(reply.json(), session)
+        if found is not None:
+            return found
         page = str(uuid.UUID(session))
         return await self._get(f"/payment/session/{page}", None)
 
