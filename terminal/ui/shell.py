@@ -43,6 +43,7 @@ from terminal.ui.sign_in import ensure_signed_in
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_MS = 60_000
+BACKGROUND_START_MS = 300
 
 
 class ShellServices(Protocol):
@@ -286,10 +287,11 @@ async def _session(app: QApplication, services: ShellServices, self_test: bool) 
             return 0  # the sign-in window was closed: nothing was opened
         shell = Shell(services, listener)
         shell.window.show()
-        # What start-up deferred (the sandbox simulators' servers) starts once the window is up.
+        # What start-up deferred (the sandbox simulators' servers) starts once the window has painted:
+        # started at once, its imports would hold the interpreter lock through the first paint.
         start_background = getattr(services, "start_background", None)
         if start_background is not None:
-            QTimer.singleShot(0, start_background)
+            QTimer.singleShot(BACKGROUND_START_MS, start_background)
         shell.start_schedule()
         if self_test:
             code = await self_test_charge(shell)
