@@ -14,18 +14,18 @@
   terminal's loopback listener receives the browser's POST (its fields are verified by the gateway).
 
 QtWebEngine insists a page is deleted before its profile; ``close_page()`` does that in order, and the
-QObject children are arranged so that deleting the widget without it keeps the same order.
+QObject children are arranged so that deleting the widget without it keeps the same order. The policy,
+interceptor, guarded page and settings hardening live in web_guard.py; this module is the widget.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
-from PySide6.QtCore import QChildEvent, QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWebEngineCore import (
     QWebEngineCertificateError,
@@ -35,211 +35,29 @@ from PySide6.QtWebEngineCore import (
     QWebEnginePage,
     QWebEnginePermission,
     QWebEngineProfile,
-    QWebEngineSettings,
-    QWebEngineUrlRequestInfo,
-    QWebEngineUrlRequestInterceptor,
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.gateways.base import Challenge
-from terminal.ui.navigation import Decision, NavigationRequest, decide, origin_of
+from terminal.ui.navigation import origin_of
+from terminal.ui.web_guard import (
+    EscapeFilter,
+    Guard,
+    GuardedPage,
+    RequestInterceptor,
+    encoded_url,
+    harden,
+    shown_url,
+)
 
 __all__ = ["PaymentWebView"]
 
 log = logging.getLogger(__name__)
 
-_Attr = QWebEngineSettings.WebAttribute
-_OFF: Final = (
-    _Attr.JavascriptCanOpenWindows,
-    _Attr.JavascriptCanAccessClipboard,
-    _Attr.JavascriptCanPaste,
-    _Attr.LocalContentCanAccessRemoteUrls,
-    _Attr.LocalContentCanAccessFileUrls,
-    _Attr.PluginsEnabled,
-    _Attr.AllowRunningInsecureContent,
-    _Attr.AllowGeolocationOnInsecureOrigins,
-    _Attr.NavigateOnDropEnabled,
-    _Attr.ScreenCaptureEnabled,
-    _Attr.AllowWindowActivationFromJavaScript,
-    _Attr.FullScreenSupportEnabled,
-    _Attr.PdfViewerEnabled,
-    _Attr.AutoLoadIconsForPage,
-    _Attr.TouchIconsEnabled,
-    _Attr.HyperlinkAuditingEnabled,
-    _Attr.DnsPrefetchEnabled,
-)
-_ON: Final = (_Attr.WebRTCPublicInterfacesOnly, _Attr.PlaybackRequiresUserGesture)
-_NAVIGATION_RESOURCES: Final = frozenset(
-    {
-        QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame,
-        QWebEngineUrlRequestInfo.ResourceType.ResourceTypeSubFrame,
-    }
-)
 _ERR_ABORTED: Final = -3  # Chromium net error: the load was stopped (by us, or by a newer navigation)
 _ERR_BLOCKED_BY_CLIENT: Final = -20  # refused by the request interceptor; already reported as blocked
 _MAX_REMEMBERED_BLOCKS: Final = 200
-
-
-def _encoded(url: QUrl) -> str:
-    """The URL as the network sees it: punycode host, percent-encoded path and query."""
-    return bytes(url.toEncoded().data()).decode("ascii", "replace")
-
-
-def _shown(url: str) -> str:
-    """What may be shown or logged of a URL: its origin, or its scheme alone; never path or query."""
-    origin = origin_of(url)
-    if origin is not None:
-        return origin
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    return f"{scheme}:" if scheme.isalnum() else "(unparsable URL)"
-
-
-class _Guard:
-    """The challenge's policy plus what it has refused; shared by the page and the interceptor."""
-
-    def __init__(
-        self, view: PaymentWebView, challenge: Challenge, allow_loopback_http: bool, local_origin: str | None
-    ) -> None:
-        self._view = weakref.ref(view)
-        self.challenge = challenge
-        self.allow_loopback_http = allow_loopback_http
-        self.local_origin = local_origin
-        self.closed = False
-        self.returned = False
-        # setHtml() loads the challenge's HTML as a data: URL (shown as its base URL): that one load,
-        # started by us, passes the navigation hook and then the interceptor, once each.
-        self.set_html_navigation = False
-        self.set_html_request = False
-
-    def decide(self, url: str, main_frame: bool, kind: str) -> Decision:
-        if self.closed:
-            return Decision.BLOCK
-        return decide(
-            NavigationRequest(url=url, main_frame=main_frame, kind=kind),
-            self.challenge.return_url_prefix,
-            self.challenge.allowed_origins,
-            allow_loopback_http=self.allow_loopback_http,
-            local_origin=self.local_origin,
-        )
-
-    def report_block(self, url: str, kind: str) -> None:
-        view = self._view()
-        if view is not None and not self.closed:
-            view._note_block(_shown(url), kind)
-
-    def report_refusal(self, what: str) -> None:
-        view = self._view()
-        if view is not None and not self.closed:
-            view._note_refusal(what)
-
-    def report_return(self, url: str) -> None:
-        view = self._view()
-        if view is not None and not self.closed and not self.returned:
-            self.returned = True
-            view._later(view.returned.emit, url)
-
-
-class _Interceptor(QWebEngineUrlRequestInterceptor):
-    """Refuses every request (scripts, styles, frames, XHR/fetch, images, beacons, redirects) off-policy."""
-
-    def __init__(self, guard: _Guard) -> None:
-        super().__init__()
-        self._guard = guard
-
-    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
-        try:
-            allowed = self._allowed(info)
-        except Exception:  # an exception here would let the request through: fail closed instead
-            log.exception("Payment page: request check failed; refusing the request")
-            allowed = False
-        if not allowed:
-            info.block(True)
-
-    def _allowed(self, info: QWebEngineUrlRequestInfo) -> bool:
-        url = _encoded(info.requestUrl())
-        resource = info.resourceType()
-        navigation = resource in _NAVIGATION_RESOURCES
-        main_frame = resource == QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame
-        if main_frame and self._guard.set_html_request and url.startswith("data:"):
-            self._guard.set_html_request = False
-            return True
-        kind = f"resource:{resource.name.removeprefix('ResourceType')}"
-        decision = self._guard.decide(url, main_frame, kind)
-        if decision is Decision.ALLOW or (decision is Decision.COMPLETE and navigation):
-            return True
-        self._guard.report_block(url, kind)
-        return False
-
-
-class _EscapeFilter(QObject):
-    """Esc typed into the page cancels: watches the view and the render widgets it gets over time."""
-
-    def __init__(self, view: QWebEngineView, on_escape: Callable[[], None]) -> None:
-        super().__init__(view)
-        self._on_escape = on_escape
-        self._watch(view)
-
-    def _watch(self, widget: QObject) -> None:
-        widget.installEventFilter(self)
-        for child in widget.children():
-            if isinstance(child, QWidget):
-                self._watch(child)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ChildAdded and isinstance(event, QChildEvent):
-            child = event.child()
-            if isinstance(child, QWidget):
-                self._watch(child)
-        elif (
-            event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() == Qt.Key.Key_Escape
-        ):
-            self._on_escape()
-            return True
-        return False
-
-
-class _GuardedPage(QWebEnginePage):
-    """A page that asks the policy before going anywhere, never opens windows and logs no console."""
-
-    def __init__(self, profile: QWebEngineProfile, guard: _Guard) -> None:
-        super().__init__(profile, None)
-        self._guard = guard
-
-    def acceptNavigationRequest(
-        self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
-    ) -> bool:
-        try:
-            return self._accept(url, navigation_type, is_main_frame)
-        except Exception:  # fail closed, whatever went wrong
-            log.exception("Payment page: navigation check failed; refusing the navigation")
-            return False
-
-    def _accept(
-        self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
-    ) -> bool:
-        text = _encoded(url) if isinstance(url, QUrl) else str(url)
-        kind = navigation_type.name.removeprefix("NavigationType").lower()
-        if self._guard.set_html_navigation and is_main_frame and text.startswith("data:"):
-            self._guard.set_html_navigation = False
-            self._guard.set_html_request = True
-            return not self._guard.closed
-        decision = self._guard.decide(text, is_main_frame, kind)
-        if decision is Decision.BLOCK:
-            self._guard.report_block(text, kind)
-            return False
-        if decision is Decision.COMPLETE:
-            self._guard.report_return(text)
-        return True
-
-    def createWindow(self, _type: QWebEnginePage.WebWindowType) -> None:  # type: ignore[override]
-        self._guard.report_refusal("a new window")
-
-    def javaScriptConsoleMessage(self, *_args: object) -> None:
-        """Page consoles may echo what was typed: never logged."""
-        return
 
 
 class PaymentWebView(QWidget):
@@ -274,21 +92,21 @@ class PaymentWebView(QWidget):
         self.local_origin = local_origin
         self.blocked_urls: list[str] = []  # origins (or schemes) refused, in order; at most a few hundred
         self.blocked_count = 0
-        self._guard = _Guard(self, challenge, allow_loopback_http, local_origin)
+        self._guard = Guard(self, challenge, allow_loopback_http, local_origin)
         self._failed_reported = False
 
         self._build_header()
         self.view = QWebEngineView(self)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.view.setAcceptDrops(False)
-        self._escape_filter = _EscapeFilter(self.view, self.cancelled.emit)
+        self._escape_filter = EscapeFilter(self.view, self.cancelled.emit)
 
         # Created parentless, then adopted in this order, so that QObject deletes them view → page →
         # profile → interceptor even if close_page() was never called.
-        self._interceptor: _Interceptor | None = _Interceptor(self._guard)
+        self._interceptor: RequestInterceptor | None = RequestInterceptor(self._guard)
         self._profile: QWebEngineProfile | None = QWebEngineProfile()  # no storage name: off the record
         self._configure_profile(self._profile, self._interceptor)
-        self._page: _GuardedPage | None = _GuardedPage(self._profile, self._guard)
+        self._page: GuardedPage | None = GuardedPage(self._profile, self._guard)
         self._configure_page(self._page)
         self.view.setPage(self._page)
         for child in (self._page, self._profile, self._interceptor):
@@ -325,7 +143,7 @@ class PaymentWebView(QWidget):
         row.addWidget(self.origin_label, 2)
         row.addWidget(self.cancel_button)
 
-    def _configure_profile(self, profile: QWebEngineProfile, interceptor: _Interceptor) -> None:
+    def _configure_profile(self, profile: QWebEngineProfile, interceptor: RequestInterceptor) -> None:
         profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
         profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
         profile.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
@@ -333,10 +151,10 @@ class PaymentWebView(QWidget):
         profile.setPushServiceEnabled(False)
         profile.setUrlRequestInterceptor(interceptor)
         profile.downloadRequested.connect(self._refuse_download)
-        _harden(profile.settings())
+        harden(profile.settings())
 
-    def _configure_page(self, page: _GuardedPage) -> None:
-        _harden(page.settings())
+    def _configure_page(self, page: GuardedPage) -> None:
+        harden(page.settings())
         page.certificateError.connect(self._certificate_error)
         page.permissionRequested.connect(self._refuse_permission)
         page.fileSystemAccessRequested.connect(lambda request: request.reject())
@@ -366,7 +184,7 @@ class PaymentWebView(QWidget):
 
     def _certificate_error(self, error: QWebEngineCertificateError) -> None:
         error.rejectCertificate()  # WEB-6: never accepted, whatever the error
-        origin = _shown(_encoded(error.url()))
+        origin = shown_url(encoded_url(error.url()))
         reason = f"The page's certificate was refused ({error.description()})."
         log.warning("Payment page: certificate refused for %s (%s)", origin, error.type().name)
         self._fail(reason)
@@ -399,7 +217,7 @@ class PaymentWebView(QWidget):
             self._later(self.load_failed.emit, reason)
 
     def _show_origin(self, url: QUrl) -> None:
-        origin = origin_of(_encoded(url)) if not url.isEmpty() else None
+        origin = origin_of(encoded_url(url)) if not url.isEmpty() else None
         if origin is None:
             self.origin_label.setText("")
         elif origin.startswith("https://"):
@@ -485,14 +303,6 @@ class PaymentWebView(QWidget):
         closed = QLabel("The card page is closed.")
         closed.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(closed, 1)
-
-
-def _harden(settings: QWebEngineSettings) -> None:
-    for attribute in _OFF:
-        settings.setAttribute(attribute, False)
-    for attribute in _ON:
-        settings.setAttribute(attribute, True)
-    settings.setUnknownUrlSchemePolicy(QWebEngineSettings.UnknownUrlSchemePolicy.DisallowUnknownUrlSchemes)
 
 
 def _disconnect(signal: Any) -> None:
