@@ -29,6 +29,7 @@ from terminal.domain.money import Money, MoneyError, parse_amount
 from terminal.domain.operations import OperationKind
 from terminal.domain.scrub import contains_card_number
 from terminal.services.reversal import ReversalPlan
+from terminal.ui.field_errors import error_label, show_error
 
 
 class Action(StrEnum):
@@ -93,14 +94,14 @@ class ActionDialog(QWidget):
         self.amount_label = QLabel("&Amount")
         self.amount_label.setBuddy(self.amount)
         self.currency = QLabel()
-        self.amount_error = _error_label()
+        self.amount_error = error_label()
         self.reason = QLineEdit()
         self.reason.setMaxLength(200)
         self.reason.setMaximumWidth(640)
         self.reason.setPlaceholderText("Why (kept with the operation; shown in History)")
         self.reason_label = QLabel("Reas&on")
         self.reason_label.setBuddy(self.reason)
-        self.reason_error = _error_label()
+        self.reason_error = error_label()
         self.review = QPushButton("&Review  ⏎")
         self.review.setObjectName("primary")
         self.review.setAutoDefault(True)
@@ -131,8 +132,8 @@ class ActionDialog(QWidget):
         self.cancel.clicked.connect(self.cancelled)
         self.confirm.clicked.connect(self._confirm)
         self.back.clicked.connect(self.go_back)
-        self.amount.textEdited.connect(lambda _t: _show(self.amount_error, ""))
-        self.reason.textEdited.connect(lambda _t: _show(self.reason_error, ""))
+        self.amount.textEdited.connect(lambda _t: show_error(self.amount_error, ""))
+        self.reason.textEdited.connect(lambda _t: show_error(self.reason_error, ""))
 
     def _build_form(self) -> QWidget:
         page = QWidget()
@@ -195,8 +196,8 @@ class ActionDialog(QWidget):
         self.action, self._tx, self._caps, self._live = action, tx, caps, live
         self.title.setText(f"{action.label} — {tx.merchant_reference}")
         self.currency.setText(tx.currency)
-        _show(self.amount_error, "")
-        _show(self.reason_error, "")
+        show_error(self.amount_error, "")
+        show_error(self.reason_error, "")
         self.reason.clear()
         has_amount = action in (Action.CAPTURE, Action.REFUND)
         has_reason = action in (Action.REFUND, Action.REVERSE)
@@ -259,7 +260,7 @@ class ActionDialog(QWidget):
         return ActionRequest(self.action, tx.id, amount, why)
 
     def _refuse(self, field: QLineEdit, label: QLabel, message: str) -> None:
-        _show(label, message)
+        show_error(label, message)
         self.pages.setCurrentWidget(self.form_page)
         field.setFocus()
 
@@ -328,17 +329,3 @@ class ActionDialog(QWidget):
 def _opened_by(tx: Transaction) -> str:
     first = tx.first_operation
     return first.kind.label.lower() if first else "payment"
-
-
-def _error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("fieldError")
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.hide()
-    return label
-
-
-def _show(label: QLabel, message: str) -> None:
-    label.setText(message)
-    label.setVisible(bool(message))

@@ -42,6 +42,7 @@ from terminal.services.invoices import InvoiceService
 from terminal.services.payments import PaymentInputError, PaymentOutcome
 from terminal.services.profiles import Profile, ProfileError, ProfileRegistry
 from terminal.ui.async_bridge import AsyncBridge, loop_running
+from terminal.ui.field_errors import error_label, show_error
 from terminal.ui.link_panel import LinkPanel
 from terminal.ui.links_model import OpenLinksModel, mailto_url
 
@@ -89,7 +90,7 @@ class LinksScreen(QWidget):
         self.expiry.setCalendarPopup(True)
         self.expiry.setDisplayFormat("dd MMM yyyy HH:mm")
         self.errors = {
-            n: _error() for n in ("profile", "amount", "customer_email", "description", "expires_at")
+            n: error_label() for n in ("profile", "amount", "customer_email", "description", "expires_at")
         }
         self.create_button = QPushButton("Create &link  ⏎")
         self.create_button.setObjectName("primary")
@@ -216,7 +217,7 @@ class LinksScreen(QWidget):
 
     def _clear_errors(self) -> None:
         for label in self.errors.values():
-            _show(label, "")
+            show_error(label, "")
 
     def submit(self) -> None:
         """Check the form and create the link."""
@@ -227,7 +228,7 @@ class LinksScreen(QWidget):
         try:
             amount = parse_amount(self.amount.text(), profile.currency)
         except MoneyError as exc:
-            _show(self.errors["amount"], exc.message)
+            show_error(self.errors["amount"], exc.message)
             self.amount.setFocus()
             return
         expires = self.expires_at()
@@ -267,7 +268,7 @@ class LinksScreen(QWidget):
 
     def _refused(self, exc: BaseException) -> None:
         if isinstance(exc, PaymentInputError):
-            _show(self.errors.get(exc.field, self.errors["amount"]), exc.message)
+            show_error(self.errors.get(exc.field, self.errors["amount"]), exc.message)
         else:
             self.message.setText(f"The link could not be created: {exc}")
 
@@ -430,17 +431,3 @@ def _table(model: OpenLinksModel) -> QTableView:
     for column, width in enumerate((145, 120, 165, 110, 160, 145)):  # fits 1280 px; Link stretches
         table.setColumnWidth(column, width)
     return table
-
-
-def _error() -> QLabel:
-    label = QLabel()
-    label.setObjectName("fieldError")
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.hide()
-    return label
-
-
-def _show(label: QLabel, message: str) -> None:
-    label.setText(message)
-    label.setVisible(bool(message))

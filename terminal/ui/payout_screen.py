@@ -37,6 +37,7 @@ from terminal.services.profiles import Profile, ProfileError, ProfileRegistry
 from terminal.services.sending import direct_entry_reason
 from terminal.ui.async_bridge import AsyncBridge
 from terminal.ui.card_form import CardForm
+from terminal.ui.field_errors import error_label, show_error
 
 
 def payout_profiles(profiles: ProfileRegistry) -> list[Profile]:
@@ -107,7 +108,9 @@ class PayoutScreen(QWidget):
         self.reference.setMaxLength(40)
         self.description = QLineEdit()
         self.description.setPlaceholderText("What the payout is for (optional)")
-        self.errors = {name: _error() for name in ("amount", "source", "reference", "description", "profile")}
+        self.errors = {
+            name: error_label() for name in ("amount", "source", "reference", "description", "profile")
+        }
         self.submit = QPushButton("&Review payout  ⏎")
         self.submit.setObjectName("primary")
         self.submit.setAutoDefault(True)
@@ -257,14 +260,14 @@ class PayoutScreen(QWidget):
     def _source_edited(self, _text: str) -> None:
         self._source = None
         self.source_found.clear()
-        _show(self.errors["source"], "")
+        show_error(self.errors["source"], "")
 
     def find_source(self) -> None:
         """Look the earlier payment up by its order reference on the chosen profile."""
         profile = self.current_profile()
         reference = self.source.text().strip()
         if profile is None or not reference:
-            _show(self.errors["source"], "Earlier payment: type its order reference.")
+            show_error(self.errors["source"], "Earlier payment: type its order reference.")
             return
         journal = self.payouts.payments.journal
         self.bridge.run(
@@ -275,7 +278,7 @@ class PayoutScreen(QWidget):
 
     def _source_found(self, tx: Transaction | None) -> None:
         if tx is None:
-            _show(
+            show_error(
                 self.errors["source"],
                 f"Earlier payment: no payment {self.source.text().strip()} on this gateway.",
             )
@@ -283,10 +286,10 @@ class PayoutScreen(QWidget):
             return
         first = tx.first_operation
         if first is None or first.kind not in (OperationKind.SALE, OperationKind.AUTHORIZE):
-            _show(self.errors["source"], "Earlier payment: this is not a card payment.")
+            show_error(self.errors["source"], "Earlier payment: this is not a card payment.")
             return
         if first.state is not OperationState.SUCCEEDED:
-            _show(self.errors["source"], "Earlier payment: only an approved payment can be paid out to.")
+            show_error(self.errors["source"], "Earlier payment: only an approved payment can be paid out to.")
             return
         self._source = tx
         card = tx.card.masked or "the card"
@@ -300,7 +303,7 @@ class PayoutScreen(QWidget):
     def review(self) -> None:
         """Check the form; show what will be sent, with Confirm focused."""
         for name in self.errors:
-            _show(self.errors[name], "")
+            show_error(self.errors[name], "")
         self.result.clear()
         profile = self.current_profile()
         if profile is None or not self.submit.isEnabled():
@@ -308,7 +311,7 @@ class PayoutScreen(QWidget):
         try:
             amount = parse_amount(self.amount.text(), profile.currency)
         except MoneyError as exc:
-            _show(self.errors["amount"], exc.message)
+            show_error(self.errors["amount"], exc.message)
             self.amount.setFocus()
             return
         card: CardDetails | None = None
@@ -319,7 +322,9 @@ class PayoutScreen(QWidget):
             to = f"the card •••• {card.number[-4:]}"  # never the whole number, even on screen
         else:
             if self._source is None:
-                _show(self.errors["source"], "Earlier payment: type its order reference and press Enter.")
+                show_error(
+                    self.errors["source"], "Earlier payment: type its order reference and press Enter."
+                )
                 self.source.setFocus()
                 return
             to = f"{self._source.card.masked or 'the card'} of payment {self._source.merchant_reference}"
@@ -389,9 +394,9 @@ class PayoutScreen(QWidget):
                 self.card.show_error(exc.field, exc.message)
                 self.card.focus_field(exc.field)
             else:
-                _show(self.errors.get(exc.field, self.errors["amount"]), exc.message)
+                show_error(self.errors.get(exc.field, self.errors["amount"]), exc.message)
         elif isinstance(exc, RuleViolation | ProfileError):
-            _show(self.errors["amount"], str(exc))
+            show_error(self.errors["amount"], str(exc))
         else:
             self.result.setText(f"The payout could not be sent: {exc}")
 
@@ -413,20 +418,6 @@ def _hint() -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
-
-
-def _error() -> QLabel:
-    label = QLabel()
-    label.setObjectName("fieldError")
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.hide()
-    return label
-
-
-def _show(label: QLabel, message: str) -> None:
-    label.setText(message)
-    label.setVisible(bool(message))
 
 
 def _buddy(text: str, widget: QWidget) -> QLabel:
