@@ -18,7 +18,19 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from terminal.domain.ledger import TransactionState
@@ -101,7 +113,8 @@ class HistoryQueries:
 
     def _conditions(self, conn: Connection, query: HistoryQuery) -> list[ColumnElement[bool]]:
         text = query.search.strip()
-        return conditions(query, self._customers.matching(conn, text.lower()) if text else None)
+        customers = self._customers.matching(conn, text.lower()) if text else None
+        return conditions(query, customers, binary_order=conn.dialect.name == "sqlite")
 
     def page(self, query: HistoryQuery, after: TransactionRow | None, limit: int) -> list[TransactionRow]:
         """Up to `limit` rows in `query`'s order, starting after `after` (from the first row when None)."""
@@ -176,12 +189,14 @@ def _row(r: Any) -> TransactionRow:  # a Row of _ROW_COLUMNS
 
 
 def conditions(
-    query: HistoryQuery, customers: dict[str, list[str]] | None = None
+    query: HistoryQuery, customers: dict[str, list[str]] | None = None, *, binary_order: bool = False
 ) -> list[ColumnElement[bool]]:
     """The WHERE clauses of `query` (filters and search), for pages, counts and export alike.
 
     `customers` are the customer names and ids (by column) that contain the search text, when known;
-    otherwise the query finds them itself."""
+    otherwise the query finds them itself. `binary_order`: text sorts by code point (SQLite's BINARY),
+    so a reference prefix can be looked up by index ranges; a linguistic collation (PostgreSQL's
+    usual one) orders text otherwise, and the prefix is then tested row by row."""
     where: list[ColumnElement[bool]] = []
     if query.date_from is not None:
         where.append(transactions.c.created_at >= _stored_time(query.date_from))
@@ -195,11 +210,13 @@ def conditions(
         where.append(transactions.c.opening_kind.in_([kind.value for kind in query.kinds]))
     text = query.search.strip()
     if text:
-        where.append(or_(*_search_matches(text, customers)))
+        where.append(or_(*_search_matches(text, customers, binary_order)))
     return where
 
 
-def _search_matches(text: str, customers: dict[str, list[str]] | None) -> list[ColumnElement[bool]]:
+def _search_matches(
+    text: str, customers: dict[str, list[str]] | None, binary_order: bool
+) -> list[ColumnElement[bool]]:
     """The search terms (any one matches), each able to use an index.
 
     Both forms below match the same rows; they differ in the plan they lead SQLite to. Text with a digit
@@ -211,7 +228,7 @@ def _search_matches(text: str, customers: dict[str, list[str]] | None) -> list[C
     t = transactions
     matches: list[ColumnElement[bool]] = [
         and_(
-            or_(*_prefix_ranges(t.c.merchant_reference, text)),
+            or_(*_prefix_ranges(t.c.merchant_reference, text)) if binary_order else true(),
             func.lower(t.c.merchant_reference).startswith(lowered, autoescape=True),
         ),
         *(
