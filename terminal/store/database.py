@@ -18,19 +18,17 @@ of `BEGIN IMMEDIATE` (store/postgres.py). All other SQL is dialect-neutral.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -45,6 +43,10 @@ from terminal.store import (
     postgres,
 )
 
+if TYPE_CHECKING:
+    # Alembic costs about 0.2 s to import: only a new or older database (or a test) needs it.
+    from alembic.config import Config
+
 __all__ = [
     "DATABASE_FILE",
     "LOCK_FILE",
@@ -57,6 +59,7 @@ __all__ = [
     "alembic_config",
     "default_data_dir",
     "head_revision",
+    "known_revisions",
     "open_database",
     "upgrade_to_head",
 ]
@@ -293,6 +296,8 @@ def _open_engine(engine: Engine, path: Path | None, lock: _InstanceLock | None) 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """The Alembic configuration, built in code: scripts from the package, optional open connection."""
+    from alembic.config import Config  # deferred: see upgrade_to_head
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -301,11 +306,39 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# `revision: str = "0004"` / `down_revision: str | None = "0003"` at the top level of a migration file.
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\b[^=]*=\s*(?:None|["']([^"']+)["'])\s*$""", re.M)
+
+
+@functools.cache
+def _script_revisions() -> tuple[str, frozenset[str]]:
+    """The head revision and every known revision, read from the migration files without Alembic.
+
+    Every start checks the database against these; importing Alembic (about 0.2 s) only to learn that
+    the database is already at the head would be most of the store's start-up cost. The files are
+    parsed the way they are written (one linear chain); tests/unit/test_migrations.py checks the
+    result against Alembic's own reading of the same directory.
+    """
+    parents: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if found.get("revision"):
+            parents[found["revision"]] = found.get("down_revision") or None
+    children = {parent for parent in parents.values() if parent is not None}
+    heads = sorted(set(parents) - children)
+    if len(heads) != 1:
+        raise StoreError(f"The terminal's migrations have {len(heads)} heads ({', '.join(heads)}), not one")
+    return heads[0], frozenset(parents)
+
+
 def head_revision() -> str:
     """The schema revision this version of the terminal writes."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return _script_revisions()[0]
+
+
+def known_revisions() -> frozenset[str]:
+    """Every schema revision this version of the terminal can read (and migrate to the head)."""
+    return _script_revisions()[1]
 
 
 def upgrade_to_head(engine: Engine, *, where: str | None = None) -> None:
@@ -314,6 +347,8 @@ def upgrade_to_head(engine: Engine, *, where: str | None = None) -> None:
     On SQLite the transaction takes the write lock at once with a short wait, which is also the
     start-up check that no other program is writing to the file. On PostgreSQL it takes the shared write
     lock, so two terminals starting at once migrate one after the other (the second finds the head).
+    A database already at the head (every start but the first after an install or upgrade) is checked
+    with plain SQL; Alembic is imported and run only for a new or older database.
     """
     where = where or engine.url.render_as_string(hide_password=True)
     is_sqlite = engine.dialect.name == "sqlite"
@@ -323,8 +358,10 @@ def upgrade_to_head(engine: Engine, *, where: str | None = None) -> None:
                 _busy_timeout(connection, STARTUP_BUSY_TIMEOUT_MS)
             try:
                 with connection.begin():
-                    _check_revision(connection, where)
-                    command.upgrade(alembic_config(connection), "head")
+                    if _check_revision(connection, where) != {head_revision()}:
+                        from alembic import command  # deferred: see the docstring
+
+                        command.upgrade(alembic_config(connection), "head")
             finally:
                 if is_sqlite:
                     _busy_timeout(connection, int(BUSY_TIMEOUT_S * 1000))
@@ -341,9 +378,18 @@ def _busy_timeout(connection: Connection, milliseconds: int) -> None:
     driver.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
 
 
-def _check_revision(connection: Connection, where: str) -> None:
-    context = MigrationContext.configure(connection)
-    heads = set(context.get_current_heads())
+def _current_revisions(connection: Connection) -> set[str]:
+    """The revisions in the database's `alembic_version` table (empty when there is none), read as
+    Alembic's MigrationContext reads them, without importing Alembic."""
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+    return {str(row[0]) for row in rows}
+
+
+def _check_revision(connection: Connection, where: str) -> set[str]:
+    """The database's current revisions, after refusing a foreign or newer database."""
+    heads = _current_revisions(connection)
     if not heads:
         tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
         if tables:
@@ -351,15 +397,14 @@ def _check_revision(connection: Connection, where: str) -> None:
                 f"The database {where} is not a Merchant Terminal database "
                 "(it has tables but no schema revision)"
             )
-        return
-    script = ScriptDirectory.from_config(alembic_config())
-    known = {revision.revision for revision in script.walk_revisions()}
-    unknown = sorted(heads - known)
+        return heads
+    unknown = sorted(heads - known_revisions())
     if unknown:
         raise NewerDatabaseError(
             f"The database {where} was written by a newer Merchant Terminal "
             f"(schema revision {', '.join(unknown)}); install the newer version to open it"
         )
+    return heads
 
 
 def _classify(exc: DBAPIError, where: str) -> StoreError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from terminal.store.database import (
     DATABASE_FILE,
     alembic_config,
     head_revision,
+    known_revisions,
     open_database,
     upgrade_to_head,
 )
@@ -38,6 +41,8 @@ def test_migrations_ship_inside_the_package() -> None:
     # The head is the newest file in versions/, so a new migration needs no edit here.
     newest = max(p.name.split("_", 1)[0] for p in (migrations / "versions").glob("[0-9]*_*.py"))
     assert head_revision() == newest
+    # Start-up reads the revisions without Alembic (store/database.py): they must be Alembic's own.
+    assert known_revisions() == {revision.revision for revision in script.walk_revisions()}
 
 
 def test_migrated_schema_equals_the_metadata(engine: Engine) -> None:
@@ -103,3 +108,25 @@ def test_migrations_render_for_postgresql() -> None:
     assert "TIMESTAMP WITH TIME ZONE" in ddl
     assert "card_last4 VARCHAR(4) NOT NULL" in ddl
     assert "CONSTRAINT ck_transactions_card_last4_length CHECK (length(card_last4) <= 4)" in ddl
+
+
+def test_a_database_at_the_head_opens_without_alembic(tmp_path: Path) -> None:
+    # Alembic costs about 0.2 s of every start (docs/BENCHMARKS.md): only a new or older database needs it.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from terminal.store.database import open_database\n"
+        "open_database(Path(sys.argv[1])).close()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]  # created (and migrated) by Alembic, then opened without it
