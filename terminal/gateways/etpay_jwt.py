@@ -7,6 +7,9 @@ the ``session_token``; that key travels in the payer's funnel URL, so such a tok
 JWT-2 (require ``exp``) cannot apply: ETpay's tokens carry ``iat`` and no ``exp``. ``iat`` is required
 and must be a whole number, but is not judged against this computer's clock: a token only ever leads to
 a status read, so an old or replayed one moves nothing.
+
+PyJWT (and the cryptography it loads, about 0.06 s) is imported on the first token, not when the registry
+imports this adapter at start-up (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -14,9 +17,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
-
-import jwt
-from jwt.warnings import InsecureKeyLengthWarning
 
 __all__ = ["ALGORITHMS", "ReturnToken", "TokenRefusedError", "decode", "read_return", "unverified_claim"]
 
@@ -44,6 +44,9 @@ def decode(token: str, key: str) -> dict[str, Any]:
         raise TokenRefusedError("empty token or key")
     if len(token) > _MAX_TOKEN_LEN:
         raise TokenRefusedError("token too long")
+    import jwt  # deferred: see the module docstring
+    from jwt.warnings import InsecureKeyLengthWarning
+
     try:
         with warnings.catch_warnings():
             # ETpay chooses its keys' length; a short one is still the only key there is.
@@ -68,6 +71,8 @@ def unverified_claim(token: str, name: str) -> str:
     """One text claim read WITHOUT verification, only to choose the key; '' when unreadable."""
     if not token or len(token) > _MAX_TOKEN_LEN:
         return ""
+    import jwt  # deferred: see the module docstring
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except (jwt.PyJWTError, ValueError, TypeError):
