@@ -29,6 +29,14 @@ from tests.security.keyrings import MemoryKeyring, using
 SECRET = "ogo-live-SECRET-5c1d9e"
 
 
+@pytest.fixture(autouse=True)
+def _qloop_is_current(qloop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Ctrl+S is pressed outside the running loop; the screen's task must land on the terminal's loop
+    (an earlier test in the same process may have left no current loop)."""
+    asyncio.set_event_loop(qloop)
+    yield
+
+
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
     with using(MemoryKeyring()) as backend:
