@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from terminal.domain.declines import DeclineCode
 from terminal.gateways.base import Outcome
+from terminal.gateways.connect_caps import DISPLAY_NAME
 from terminal.gateways.errors import (
     AuthenticationError,
     DeclinedError,
@@ -33,7 +34,6 @@ __all__ = [
     "text",
 ]
 
-DISPLAY_NAME: Final = "Worldline Connect"
 
 _APPROVED, _DECLINED, _PENDING = Outcome.APPROVED, Outcome.DECLINED, Outcome.PENDING
 

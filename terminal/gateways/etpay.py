@@ -23,11 +23,9 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from terminal.domain.capabilities import Capabilities, Support
 from terminal.domain.declines import DeclineCode
 from terminal.domain.ledger import CardSummary
 from terminal.domain.money import Money
-from terminal.domain.operations import OperationKind
 from terminal.domain.scrub import scrub_text
 from terminal.gateways import etpay_jwt
 from terminal.gateways.base import (
@@ -47,7 +45,14 @@ from terminal.gateways.errors import (
     OutcomeUnknownError,
     ValidationError,
 )
-from terminal.gateways.etpay_status import CURRENCY, DECLINE_WORDS, decline_code, paid_status, result_of, text
+from terminal.gateways.etpay_caps import (
+    CAPABILITIES,
+    CURRENCY,
+    DISPLAY_NAME,
+    SANDBOX_API_URL,
+    SANDBOX_PMT_URL,
+)
+from terminal.gateways.etpay_status import DECLINE_WORDS, decline_code, paid_status, result_of, text
 from terminal.gateways.http import GatewayHttp, HttpReply, Safety, origin_of, raise_if_server_error
 
 __all__ = [
@@ -60,9 +65,6 @@ __all__ = [
     "EtpayGateway",
 ]
 
-DISPLAY_NAME: Final = "ETpay"
-SANDBOX_API_URL: Final = "https://api-sandbox.etpay.com"
-SANDBOX_PMT_URL: Final = "https://pmt-sandbox.etpay.com"
 INITIALIZE_PATH: Final = "/session/initialize"
 STATUS_PATH: Final = "/merchant/check_payment_status"
 # Added to our return URL to make the cancellation URL; ETpay then appends "&jwt=...".
@@ -71,22 +73,6 @@ CANCELLED_QUERY: Final = ("outcome", "cancelled")
 _SESSION_MEMORY: Final = timedelta(hours=24)
 _SESSION_LIMIT: Final = 1000
 
-CAPABILITIES: Final = Capabilities(
-    gateway="etpay",
-    display_name=DISPLAY_NAME,
-    operations={OperationKind.SALE: Support.DOCUMENTED},
-    currencies=frozenset({CURRENCY}),
-    hosted_entry=True,
-    cards=False,
-    payment_link=True,
-    direct_entry=False,
-    three_d_secure=False,
-    lookup_by_reference=True,
-    # ETpay publishes no limits (banks set their own transfer limits): from 1 peso up to just under the
-    # terminal's absurd-amount bound of ten million major units.
-    amount_limits={CURRENCY: (1, 9_999_999)},
-    missing_note="ETpay only takes bank transfers; give money back by a transfer from the merchant's bank.",
-)
 
 _ORDER_ID: Final = re.compile(r"[A-Za-z0-9]{1,64}")
 # Wire field names in ETpay's 400 answers -> the terminal's field names.

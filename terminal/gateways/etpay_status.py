@@ -16,10 +16,10 @@ from terminal.domain.money import Money
 from terminal.domain.scrub import FIXED_MASK, scrub_mapping
 from terminal.gateways.base import GatewayResult, Outcome
 from terminal.gateways.errors import OutcomeUnknownError
+from terminal.gateways.etpay_caps import CURRENCY
 
 __all__ = ["CURRENCY", "DECLINE_WORDS", "decline_code", "paid_status", "result_of", "text"]
 
-CURRENCY: Final = "CLP"
 # The payer's RUT (national id) and account: personal data, kept out of the raw copy.
 _PERSONAL: Final = frozenset({"user_rut", "user_account"})
 _DATE_FORMAT: Final = "%d-%m-%Y %H:%M:%S"

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from terminal.domain.scrub import scrub_headers, scrub_text, scrub_value
+from terminal.gateways.clock_observers import ClockObserver, observe_clock
+from terminal.gateways.clock_observers import observers as _clock_observers
 from terminal.gateways.errors import GatewayError, GatewayUnavailableError, OutcomeUnknownError
 from terminal.gateways.retry import Failure, RetryPolicy, Safety
 
@@ -62,24 +64,6 @@ def _garbled(reply: HttpReply) -> bool:
     except (ValueError, UnicodeDecodeError):
         return True
     return False
-
-
-# PCI-15: whoever cares about this computer's clock (the services layer) hears, for every reply carrying a
-# `Date` header, the gateway's name and how far its clock is ahead of ours in seconds (negative: behind).
-# The gateways layer only measures; warning, auditing and showing it belong to the layers above.
-ClockObserver = Callable[[str, float], None]
-_clock_observers: list[ClockObserver] = []
-
-
-def observe_clock(observer: ClockObserver) -> Callable[[], None]:
-    """Call `observer(gateway, skew_s)` after each reply with a `Date` header; returns the unsubscribe."""
-    _clock_observers.append(observer)
-
-    def stop() -> None:
-        if observer in _clock_observers:
-            _clock_observers.remove(observer)
-
-    return stop
 
 
 def _clock_skew(headers: httpx.Headers, received: datetime) -> float | None:

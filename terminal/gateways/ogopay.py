@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from terminal.domain.capabilities import Capabilities, Support
 from terminal.domain.declines import from_iso8583
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
@@ -47,48 +46,24 @@ from terminal.gateways.errors import (
     ValidationError,
 )
 from terminal.gateways.http import GatewayHttp, HttpReply, Safety, origin_of, raise_if_server_error
-from terminal.gateways.ogopay_card_page import DISPLAY_NAME, card_page_challenge, read_card_page
+from terminal.gateways.ogopay_caps import CAPABILITIES, CURRENCY, DISPLAY_NAME, LIVE_URL, TEST_URL
+from terminal.gateways.ogopay_card_page import card_page_challenge, read_card_page
 
-__all__ = ["CAPABILITIES", "CURRENCY", "OgoPayConfig", "OgoPayGateway", "iso_date", "sign"]
+__all__ = [
+    "CAPABILITIES",
+    "CURRENCY",
+    "LIVE_URL",
+    "TEST_URL",
+    "OgoPayConfig",
+    "OgoPayGateway",
+    "iso_date",
+    "sign",
+]
 
 log = logging.getLogger(__name__)
 
-CURRENCY: Final = "LKR"
-TEST_URL: Final = "https://test-ipg.ogo.exchange"
-LIVE_URL: Final = "https://live-ipg.ogo.exchange"
 # PCI-15: above this the terminal warns that its clock disagrees with the gateway's.
 SKEW_WARNING_S: Final = 60.0
-
-CAPABILITIES: Final = Capabilities(
-    gateway="ogopay",
-    display_name=DISPLAY_NAME,
-    operations={
-        OperationKind.SALE: Support.DOCUMENTED,
-        OperationKind.AUTHORIZE: Support.SANDBOX_ONLY,
-        OperationKind.CAPTURE: Support.SANDBOX_ONLY,
-        OperationKind.VOID: Support.SANDBOX_ONLY,
-        OperationKind.REFUND: Support.SANDBOX_ONLY,
-    },
-    currencies=frozenset({CURRENCY}),
-    # The simulator's completion takes up to the pre-authorised amount, once.
-    partial_capture=True,
-    multiple_capture=False,
-    partial_refund=True,
-    multiple_refund=True,
-    # A purchase can be voided on the day it was made (before settlement).
-    void_after_capture=True,
-    hosted_entry=True,
-    direct_entry=False,
-    three_d_secure=True,
-    lookup_by_reference=False,
-    # OGO publishes no limits. From LKR 1.00 (OGO's own add-card flow charges 100 minor units) up to just
-    # under the terminal's absurd-amount bound of ten million major units.
-    amount_limits={CURRENCY: (100, 999_999_999)},
-    sandbox_only_reason=(
-        "OGO Pay offers pre-authorisation, capture, void and refund, but has not published how to call "
-        "them; they work against the sandbox only, until OGO confirms the request formats."
-    ),
-)
 
 
 # A follow-up refused because the request itself was malformed, not for a business reason.

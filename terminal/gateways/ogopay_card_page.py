@@ -18,8 +18,8 @@ from terminal.domain.scrub import scrub_text
 from terminal.gateways.base import CardToken, Challenge, HostedEntryRequest
 from terminal.gateways.errors import DeclinedError, ValidationError
 from terminal.gateways.http import origin_of
+from terminal.gateways.ogopay_caps import DISPLAY_NAME
 
-DISPLAY_NAME: Final = "OGO Pay"
 _BRANDS: Final = {"V": "Visa", "M": "Mastercard", "U": "UnionPay", "A": "American Express"}
 _TOKEN: Final = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
 

@@ -18,6 +18,7 @@ from terminal.domain.scrub import scrub_mapping, scrub_text
 from terminal.gateways.base import GatewayResult, Outcome
 from terminal.gateways.errors import GatewayError, OutcomeUnknownError, ValidationError
 from terminal.gateways.http import HttpReply
+from terminal.gateways.ompay_caps import DISPLAY_NAME
 
 __all__ = [
     "APPROVED_CODE",
@@ -32,7 +33,6 @@ __all__ = [
     "wire_amount",
 ]
 
-DISPLAY_NAME: Final = "OMPay"
 APPROVED_CODE: Final = "0000"
 REDIRECT_CODE: Final = "1007"
 # States of an operation that was approved (a later void/refund/lapse does not undo that approval).

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
 
-from terminal.domain.capabilities import Capabilities, Support
 from terminal.domain.declines import DeclineCode
 from terminal.domain.ledger import CardSummary
 from terminal.domain.money import Money
@@ -38,10 +37,9 @@ from terminal.gateways.base import (
 from terminal.gateways.errors import DeclinedError, GatewayError, OutcomeUnknownError, ValidationError
 from terminal.gateways.http import Safety, origin_of
 from terminal.gateways.paymentz_backoffice import INVOICE_PREFIX, PaymentzBackOffice, card_fields
+from terminal.gateways.paymentz_caps import CAPABILITIES, DISPLAY_NAME, TEST_HOST
 from terminal.gateways.paymentz_core import (
     API,
-    CURRENCIES,
-    DISPLAY_NAME,
     PaymentzConfig,
     autopost_html,
     wire_amount,
@@ -50,48 +48,9 @@ from terminal.gateways.paymentz_status import Verdict, codes_of, outcome_of, tex
 
 __all__ = ["CAPABILITIES", "CHECKOUT_PREFIX", "TEST_HOST", "PaymentzConfig", "PaymentzGateway", "wire_amount"]
 
-TEST_HOST: Final = "https://test.paymentz.com"
 CHECKOUT_PATH: Final = "/transaction/Checkout"
 # A hosted checkout's authorisation, handed from complete_hosted_entry to sale()/authorize().
 CHECKOUT_PREFIX: Final = "pz-checkout:"
-
-CAPABILITIES: Final = Capabilities(
-    gateway="paymentz",
-    display_name=DISPLAY_NAME,
-    operations={
-        OperationKind.SALE: Support.DOCUMENTED,
-        OperationKind.AUTHORIZE: Support.DOCUMENTED,
-        OperationKind.CAPTURE: Support.DOCUMENTED,
-        OperationKind.VOID: Support.DOCUMENTED,
-        OperationKind.REFUND: Support.DOCUMENTED,
-        OperationKind.PAYOUT: Support.DOCUMENTED,
-        OperationKind.INVOICE: Support.DOCUMENTED,
-    },
-    currencies=CURRENCIES,
-    partial_capture=True,
-    multiple_capture=False,
-    partial_refund=True,
-    # The vendor document: "it is not possible to refund the same transaction more than once".
-    multiple_refund=False,
-    # RV cancels a pre-authorisation only while it is not captured.
-    void_after_capture=False,
-    hosted_entry=True,
-    direct_entry=True,
-    three_d_secure=True,
-    lookup_by_reference=True,
-    payment_link=True,
-    saved_cards=True,
-    recurring=True,
-    payout_to_card=True,
-    payout_to_payment=True,
-    invoice_cancel=True,
-    invoice_remind=True,
-    payout_approval=False,
-    transaction_list=True,
-    # "tenDigitAmount": up to 10 integer digits; the terminal's absurd-amount bound is lower anyway.
-    amount_limits=dict.fromkeys(CURRENCIES, (1, 999999999)),
-    missing_note="Paymentz does not hold payouts for approval.",
-)
 
 
 class PaymentzGateway(PaymentzBackOffice):

@@ -26,6 +26,7 @@ from terminal.gateways.errors import (
 )
 from terminal.gateways.http import GatewayHttp, Safety, origin_of, raise_if_server_error
 from terminal.gateways.paymentz_auth import AuthTokens, Credentials
+from terminal.gateways.paymentz_caps import CURRENCIES, DISPLAY_NAME
 from terminal.gateways.paymentz_status import Verdict, codes_of, decline_code, outcome_of, text, verdict_of
 
 __all__ = [
@@ -38,10 +39,7 @@ __all__ = [
     "wire_amount",
 ]
 
-DISPLAY_NAME: Final = "Paymentz"
 API: Final = "/transactionServices/REST/v1"
-# Two-decimal currencies (the platform's amount format) and JPY, written without decimals.
-CURRENCIES: Final = frozenset({"EUR", "USD", "GBP", "INR", "JPY"})
 _AMOUNT: Final = re.compile(r"^(\d{1,10})\.(\d{2})$")
 _KINDS: Final = {
     "DB": "sale",

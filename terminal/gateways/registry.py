@@ -8,14 +8,16 @@ published sandbox credentials), never from settings.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
-
-import httpx
+from typing import TYPE_CHECKING, Final
 
 from terminal.domain.capabilities import Capabilities
-from terminal.gateways import connect, etpay, ogopay, ompay, paymentz
-from terminal.gateways.base import Gateway
+from terminal.gateways import connect_caps, etpay_caps, ogopay_caps, ompay_caps, paymentz_caps
 from terminal.gateways.errors import ValidationError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from terminal.gateways.base import Gateway
 
 __all__ = [
     "FIELD_LABELS",
@@ -81,22 +83,26 @@ FIELD_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 
+# Capabilities and addresses come from the *_caps modules, which hold no HTTP code: importing the
+# adapters (and httpx with them) costs a noticeable part of the terminal's cold start, so build_gateway
+# imports an adapter only when a profile is built (issue 11).
+
 # The vendor's published addresses, offered as choices for base_url. ETpay has two address fields and
 # publishes only its sandbox ones (production addresses come at onboarding): keyed by field.
 PRESET_URLS: Final[Mapping[str, Mapping[str, str]]] = {
-    "ogopay": {"test": ogopay.TEST_URL, "live": ogopay.LIVE_URL},
-    "etpay": {"api_url": etpay.SANDBOX_API_URL, "pmt_url": etpay.SANDBOX_PMT_URL},
-    "ompay": {"live": ompay.LIVE_URL},
-    "paymentz": {"test": paymentz.TEST_HOST},
-    "connect": connect.ENDPOINTS,
+    "ogopay": {"test": ogopay_caps.TEST_URL, "live": ogopay_caps.LIVE_URL},
+    "etpay": {"api_url": etpay_caps.SANDBOX_API_URL, "pmt_url": etpay_caps.SANDBOX_PMT_URL},
+    "ompay": {"live": ompay_caps.LIVE_URL},
+    "paymentz": {"test": paymentz_caps.TEST_HOST},
+    "connect": connect_caps.ENDPOINTS,
 }
 
 _CAPABILITIES: Final[Mapping[str, Capabilities]] = {
-    "ogopay": ogopay.CAPABILITIES,
-    "etpay": etpay.CAPABILITIES,
-    "ompay": ompay.CAPABILITIES,
-    "paymentz": paymentz.CAPABILITIES,
-    "connect": connect.CAPABILITIES,
+    "ogopay": ogopay_caps.CAPABILITIES,
+    "etpay": etpay_caps.CAPABILITIES,
+    "ompay": ompay_caps.CAPABILITIES,
+    "paymentz": paymentz_caps.CAPABILITIES,
+    "connect": connect_caps.CAPABILITIES,
 }
 
 
@@ -117,8 +123,8 @@ def capabilities_of(gateway: str, settings: Mapping[str, str] | None = None) -> 
     except KeyError:
         raise KeyError(f"unknown gateway {gateway!r}; known: {', '.join(GATEWAYS)}") from None
     if gateway == "connect" and settings is not None:
-        return connect.capabilities_for(
-            settings.get("platform_style", "").strip().lower() or connect.GLOBALCOLLECT
+        return connect_caps.capabilities_for(
+            settings.get("platform_style", "").strip().lower() or connect_caps.GLOBALCOLLECT
         )
     return declared
 
@@ -156,12 +162,17 @@ def build_gateway(
     for name, value in (*values.items(), *keys.items()):
         if not value and name not in _OPTIONAL_FIELDS.get(gateway, frozenset()):
             raise _missing(gateway, name)
+    # Imported here, not at module level: see the note above PRESET_URLS.
     if gateway == "ogopay":
+        from terminal.gateways import ogopay
+
         config = ogopay.OgoPayConfig(
             base_url=values["base_url"], merchant_id=values["merchant_id"], secret=keys["secret"], live=live
         )
         return ogopay.OgoPayGateway(config, transport=transport, timeout=timeout)
     if gateway == "etpay":
+        from terminal.gateways import etpay
+
         etpay_config = etpay.EtpayConfig(
             api_url=values["api_url"],
             pmt_url=values["pmt_url"],
@@ -171,6 +182,8 @@ def build_gateway(
         )
         return etpay.EtpayGateway(etpay_config, transport=transport, timeout=timeout)
     if gateway == "ompay":
+        from terminal.gateways import ompay
+
         ompay_config = ompay.OmpayConfig(
             base_url=values["base_url"],
             merchant_id=values["merchant_id"],
@@ -182,6 +195,8 @@ def build_gateway(
         )
         return ompay.OmpayGateway(ompay_config, transport=transport, timeout=timeout)
     if gateway == "paymentz":
+        from terminal.gateways import paymentz
+
         paymentz_config = paymentz.PaymentzConfig(
             host=values["host"],
             member_id=values["member_id"],
@@ -195,12 +210,14 @@ def build_gateway(
         )
         return paymentz.PaymentzGateway(paymentz_config, transport=transport, timeout=timeout)
     if gateway == "connect":
+        from terminal.gateways import connect
+
         connect_config = connect.ConnectConfig(
             endpoint=values["endpoint"],
             merchant_id=values["merchant_id"],
             api_key_id=values["api_key_id"],
             secret_api_key=keys["secret_api_key"],
-            platform_style=values["platform_style"].lower() or connect.GLOBALCOLLECT,
+            platform_style=values["platform_style"].lower() or connect_caps.GLOBALCOLLECT,
             # Off unless an administrator set the profile option (SECURITY ARCH-2).
             direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
             webhook_key_id=values["webhook_key_id"],

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from terminal.gateways.http import observe_clock
+from terminal.gateways.clock_observers import observe_clock
 from terminal.services.audit import AuditTrail, Event
 
 __all__ = ["REPEAT_EVERY_S", "SKEW_LIMIT_S", "ClockWatch", "describe_skew"]
