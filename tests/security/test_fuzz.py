@@ -89,6 +89,11 @@ def test_expiry_text_gives_a_month_or_a_named_error(text: str) -> None:
         assert exc.message.startswith("Expiry"), exc.message
         return
     assert 1 <= month <= 12 and (year, month) >= (today.year, today.month)
+    # The value is the one typed: its month and year digits are those of the text, not a guess.
+    compact = re.sub(r"\s+", "", text)
+    parts = re.split(r"[/\-.]", compact)
+    typed_month, typed_year = parts if len(parts) == 2 else (compact[:2], compact[2:])
+    assert int(typed_month) == month and int(typed_year) in (year, year % 100)
 
 
 @FUZZ
