@@ -136,6 +136,14 @@ def _missing(gateway: str, name: str) -> ValidationError:
     )
 
 
+# Address fields a sandbox profile fills from its one simulator address (base_url).
+_SANDBOX_ADDRESS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "etpay": ("api_url", "pmt_url"),
+    "paymentz": ("host",),
+    "connect": ("endpoint",),
+}
+
+
 def build_gateway(
     gateway: str,
     settings: Mapping[str, str],
@@ -148,15 +156,12 @@ def build_gateway(
     """The adapter for one profile. ValidationError (with `field`) names a missing or unusable setting."""
     capabilities_of(gateway)
     values = {name: settings.get(name, "").strip() for name in SETTINGS_FIELDS[gateway]}
-    if gateway == "etpay":
-        # The sandbox profile names one simulator address, serving both the API and the payment page.
-        for name in ("api_url", "pmt_url"):
-            values[name] = values[name] or settings.get("base_url", "").strip()
-    if gateway == "paymentz":
-        # The sandbox profile names its simulator as base_url; a live profile names its brand's host.
-        values["host"] = values["host"] or settings.get("base_url", "").strip()
-    if gateway == "connect":
-        values["endpoint"] = values["endpoint"] or settings.get("base_url", "").strip()
+    # A sandbox profile names its simulator as base_url; a live one names each address field itself
+    # (ETpay's simulator serves both its API and its payment page; Paymentz's host is its brand's).
+    for name in _SANDBOX_ADDRESS_FIELDS.get(gateway, ()):
+        values[name] = values[name] or settings.get("base_url", "").strip()
+    # Off unless an administrator set the profile option (SECURITY ARCH-2).
+    direct_entry = settings.get("direct_entry", "").strip().lower() == "on"
     # Secrets are used exactly as given: OGO's key is the text itself, never trimmed or decoded.
     keys = {name: secrets.get(name, "") for name in SECRET_FIELDS[gateway]}
     for name, value in (*values.items(), *keys.items()):
@@ -189,8 +194,7 @@ def build_gateway(
             merchant_id=values["merchant_id"],
             client_id=values["client_id"],
             client_secret=keys["client_secret"],
-            # Off unless an administrator set the profile option (SECURITY ARCH-2).
-            direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
+            direct_entry=direct_entry,
             live=live,
         )
         return ompay.OmpayGateway(ompay_config, transport=transport, timeout=timeout)
@@ -204,8 +208,7 @@ def build_gateway(
             username=values["username"],
             terminal_id=values["terminal_id"],
             secure_key=keys["secure_key"],
-            # Off unless an administrator set the profile option (SECURITY ARCH-2).
-            direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
+            direct_entry=direct_entry,
             live=live,
         )
         return paymentz.PaymentzGateway(paymentz_config, transport=transport, timeout=timeout)
@@ -218,8 +221,7 @@ def build_gateway(
             api_key_id=values["api_key_id"],
             secret_api_key=keys["secret_api_key"],
             platform_style=values["platform_style"].lower() or connect_caps.GLOBALCOLLECT,
-            # Off unless an administrator set the profile option (SECURITY ARCH-2).
-            direct_entry=settings.get("direct_entry", "").strip().lower() == "on",
+            direct_entry=direct_entry,
             webhook_key_id=values["webhook_key_id"],
             webhook_secret=keys["webhook_secret"],
             live=live,
