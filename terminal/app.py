@@ -39,7 +39,9 @@ from terminal.services.profiles import (
 from terminal.services.reconciliation import Reconciler
 from terminal.services.security import Security, build_security
 from terminal.services.settings import KeyringSecrets
+from terminal.services.store_worker import StoreWorker
 from terminal.store.database import Database, StoreError, default_data_dir, open_database
+from terminal.store.groups import write_groups
 from terminal.store.postgres import database_url
 from terminal.store.transactions import TransactionRepository
 
@@ -72,6 +74,8 @@ class Services:
     sims: RunningSims | None = None
     # Other terminals' writes on a shared (PostgreSQL) database, for History to refresh; idle on SQLite.
     changes: ChangeFeed | None = None
+    # The store's worker thread shared by the journal and the audit trail (closed after both).
+    worker: StoreWorker | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -84,6 +88,8 @@ class Services:
         self.history.close()
         self.journal.close()
         self.security.close()
+        if self.worker is not None:
+            self.worker.close()
         if self.changes is not None:
             self.changes.close()
         self.database.close()
@@ -144,12 +150,14 @@ def build_services(
     except (ProfileError, StartupError):
         database.close()
         raise
-    journal = Journal(TransactionRepository(database.engine))
+    # One thread for the database's writes (the journal's and the audit trail's): group commits.
+    worker = StoreWorker(write_groups(database.engine), name="store")
+    journal = Journal(TransactionRepository(database.engine), worker=worker)
     payments = PaymentService(journal, profiles, operator="")
     payouts, invoices = PayoutService(payments), InvoiceService(payments)
     money = [(payments, PAYMENT_ACTIONS), (payouts, PAYOUT_ACTIONS), (invoices, INVOICE_ACTIONS)]
     security = build_security(
-        database, profiles, data_dir or default_data_dir(), money=money, sign_in_as=sign_in_as
+        database, profiles, data_dir or default_data_dir(), money=money, sign_in_as=sign_in_as, worker=worker
     )
     return Services(
         database=database,
@@ -163,6 +171,7 @@ def build_services(
         security=security,
         sims=sims,
         changes=ChangeFeed(database.engine),
+        worker=worker,
     )
 
 

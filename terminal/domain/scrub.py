@@ -11,6 +11,7 @@ masked too, at the price of sometimes masking a long reference number. Base64 fo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
@@ -88,6 +89,7 @@ _BY_NAME: dict[str, _Kind] = {
 }
 
 
+@functools.lru_cache(maxsize=2048)  # a pure function of a field name; answers parse the same names again
 def _kind(key: str) -> _Kind | None:
     """Which masking rule a field name calls for (None: not sensitive by name)."""
     name = _norm(key)
@@ -132,10 +134,11 @@ def _mask_by_kind(kind: _Kind, value: str) -> str:
 
 
 # -- card numbers in free text ---------------------------------------------------------------
-# Digits joined by at most one space or dash, or by a space URL-encoded ('+', '%20') in form bodies.
-_ENCODED_RUN = re.compile(r"(?<!%)(?<!%2)[0-9](?:(?:[ +-]|%20)?[0-9])*")
+# Digits joined by at most one space or dash, or by a space URL-encoded ('+', '%20') in form bodies; only
+# runs of at least _PAN_MIN digits can hold a card number, so shorter ones are not even matched.
+_ENCODED_RUN = re.compile(r"(?<!%)(?<!%2)[0-9](?:(?:[ +-]|%20)?[0-9]){" + str(_PAN_MIN - 1) + ",}")
 # The plain rule (PCI-2's sweep), run last as a safety net: it also catches what an escape hid.
-_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9])*")
+_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9]){" + str(_PAN_MIN - 1) + ",}")
 
 
 def _mask_run(run: str) -> str:
@@ -168,6 +171,8 @@ def _mask_run(run: str) -> str:
 
 
 def _sweep_card_numbers(text: str) -> str:
+    if len(text) < _PAN_MIN:
+        return text
     text = _ENCODED_RUN.sub(lambda m: _mask_run(m.group(0)), text)
     return _DIGIT_RUN.sub(lambda m: _mask_run(m.group(0)), text)
 
@@ -230,8 +235,9 @@ def _xml_pair(match: re.Match[str]) -> str:
 
 
 def _mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    present = {s for s in secrets if len(s) >= _MIN_SECRET_LEN and s in text}
     # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True):
+    for secret in sorted(present, key=len, reverse=True):
         text = text.replace(secret, FIXED_MASK)
     return text
 
@@ -239,9 +245,14 @@ def _mask_secrets(text: str, secrets: Iterable[str]) -> str:
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask the given secrets, card-ish and secret fields (JSON, form or XML) and any card number in text."""
     text = _mask_secrets(text, secrets)
-    text = _JSON_PAIR.sub(_json_pair, text)
-    text = _FORM_PAIR.sub(_form_pair, text)
-    text = _XML_PAIR.sub(_xml_pair, text)
+    # Each pattern needs its own punctuation: a text without it cannot match (most strings scrubbed are
+    # short values of a parsed answer, where this skips the patterns altogether).
+    if '"' in text or "'" in text:
+        text = _JSON_PAIR.sub(_json_pair, text)
+    if "=" in text:
+        text = _FORM_PAIR.sub(_form_pair, text)
+    if "<" in text:
+        text = _XML_PAIR.sub(_xml_pair, text)
     return _sweep_card_numbers(text)
 
 

@@ -11,7 +11,6 @@ Details are scrubbed before they are sealed: an audit entry never holds a card n
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import getpass
 import hashlib
@@ -19,7 +18,6 @@ import json
 import logging
 import socket
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -27,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from terminal.domain.scrub import scrub_value
+from terminal.services.store_worker import StoreWorker
 from terminal.store.audit import GENESIS_HASH, AuditRecord, AuditRepository
+from terminal.store.groups import write_groups
 
 __all__ = ["RETENTION", "AuditTrail", "Event", "VerifyResult", "origin"]
 
@@ -121,12 +121,15 @@ class AuditTrail:
         operator: Callable[[], str] = lambda: "",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         workstation: str | None = None,
+        worker: StoreWorker | None = None,
     ) -> None:
         self.repository = repository
         self.operator = operator
         self.now = now
         self.origin = workstation or origin()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
+        # Shared with the journal when handed in (one writer, group commits); closed by its owner then.
+        self._own_worker = worker is None
+        self.worker = worker or StoreWorker(write_groups(repository.engine), name="audit")
 
     # -- writing --------------------------------------------------------------------------------
     def record(
@@ -154,8 +157,11 @@ class AuditTrail:
         """`record` off the event loop's thread (the UI never waits on an fsync)."""
         who = kwargs.pop("operator", None)
         who = who if who is not None else (self.operator() or SYSTEM)  # read now, on the caller's thread
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: self.record(event, operator=who, **kwargs))
+
+        def write() -> AuditRecord:
+            return self.record(event, operator=who, **kwargs)
+
+        return await self.worker.write(write)
 
     # -- reading and checking ----------------------------------------------------------------------
     def latest(self, limit: int = 500) -> list[AuditRecord]:
@@ -224,12 +230,16 @@ class AuditTrail:
 
     async def apurge(self) -> int:
         """The scheduled purge (at start-up, then daily), off the event loop's thread, by 'system'."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: self.purge(operator=SYSTEM))
+
+        def purge() -> int:
+            return self.purge(operator=SYSTEM)
+
+        return await self.worker.run(purge)
 
     def close(self) -> None:
-        """Finish pending writes."""
-        self._executor.shutdown(wait=True)
+        """Finish pending writes (a shared worker is stopped by its owner)."""
+        if self._own_worker:
+            self.worker.close()
 
 
 def _no_formula(value: str) -> str:

@@ -131,8 +131,7 @@ class BatchCapture:
 
     async def _capture(self, tx_id: str) -> tuple[PaymentOutcome | None, str]:
         try:
-            tx = await self.payments.journal.get(tx_id)
-            return await self.payments.capture(tx_id, tx.capturable), ""
+            return await self.payments.capture(tx_id), ""
         except (RuleViolation, PaymentInputError, ProfileError, KeyError) as exc:
             return None, getattr(exc, "message", "") or str(exc)
 

@@ -1,21 +1,28 @@
-"""Async access to the transaction repository: one worker thread, so the UI thread never waits on SQL."""
+"""Async access to the transaction repository: one worker thread, so the UI thread never waits on SQL.
+
+The thread is a StoreWorker (store_worker.py), which may be shared with the audit trail: writes queued
+together are committed together, and each awaited write returns once it is durable.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 from terminal.domain.ledger import CardSummary, Operation, Transaction
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
+from terminal.services.store_worker import StoreWorker
+from terminal.store.groups import write_groups
 from terminal.store.transactions import TransactionRepository, TransactionRow
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# How many of the journal's latest writes `written` can still answer for (see there).
+_WRITTEN_KEPT = 256
 
 
 def utc_now() -> datetime:
@@ -31,21 +38,34 @@ def new_id() -> str:
 class Journal:
     """The repository behind an executor; every write is committed when the awaited call returns."""
 
-    def __init__(self, repository: TransactionRepository, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        repository: TransactionRepository,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        worker: StoreWorker | None = None,
+    ) -> None:
         self.repository = repository
         self.now = now
         # One thread: SQLite writes are serialised anyway, and order of writes is the order of awaits.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        # A worker handed in is shared (with the audit trail) and closed by whoever made it.
+        self._own_worker = worker is None
+        self.worker = worker or StoreWorker(write_groups(repository.engine), name="journal")
+        # op id -> the transaction as the write that stored that operation left it (read in that write).
+        self._written: dict[str, Transaction] = {}
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        return await self.worker.run(lambda: fn(*args, **kwargs))
+
+    async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.worker.write(lambda: fn(*args, **kwargs))
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a repository read (or a small bookkeeping write, e.g. a link's URL) on the journal's thread.
 
         The one worker thread keeps reads in order with the journal's writes and off the UI thread.
         """
+        self._written.clear()  # it may write: what `written` remembers may no longer be what is stored
         return await self._run(fn, *args, **kwargs)
 
     def new_operation(
@@ -75,7 +95,9 @@ class Journal:
 
     async def open(self, tx: Transaction) -> None:
         """Write a new transaction with its opening operation."""
-        await self._run(self.repository.add, tx)
+        await self._write(self.repository.add, tx)
+        for op in tx.operations:
+            self._keep(op, tx)
 
     async def append(self, op: Operation, check: Callable[[Transaction], str | None] | None = None) -> None:
         """Write a follow-up operation (write-ahead: durable before anything is sent).
@@ -83,17 +105,39 @@ class Journal:
         `check` re-applies the ledger's rules to the transaction as stored, under the database's write lock:
         RuleViolation when another window or terminal got there first.
         """
-        await self._run(self.repository.append_operation, op, check=check)
+        self._keep(op, await self._write(self.repository.append_operation, op, check=check))
 
     async def move(self, op: Operation, state: OperationState, **outcome: object) -> Operation:
         """Move an operation to `state` with outcome fields, durably."""
         moved = op.moved_to(state, self.now(), **outcome)  # type: ignore[arg-type]
-        await self._run(self.repository.update_operation, moved, expected_state=op.state)
+        stored = await self._write(self.repository.update_operation, moved, expected_state=op.state)
+        if stored is not None:
+            self._keep(moved, stored)
         return moved
+
+    def written(self, op: Operation) -> Transaction | None:
+        """The transaction as this journal's write of `op` (in exactly this state) stored it, once.
+
+        Read inside that write's database transaction, so it is what the store held at its commit: a
+        service showing the outcome of the operation it has just written needs no second read. Taken at
+        most once; None when this journal did not write `op` as it is (then read it with `get`).
+        """
+        tx = self._written.pop(op.id, None)
+        if tx is None:
+            return None
+        stored = next((o for o in tx.operations if o.id == op.id), None)
+        return tx if stored == op else None
+
+    def _keep(self, op: Operation, tx: Transaction) -> None:
+        self._written.pop(op.id, None)
+        self._written[op.id] = tx
+        if len(self._written) > _WRITTEN_KEPT:
+            del self._written[next(iter(self._written))]
 
     async def set_card(self, tx_id: str, card: CardSummary) -> None:
         """Record what may be kept of the card once it is known."""
-        await self._run(self.repository.update_card, tx_id, card)
+        self._written.clear()
+        await self._write(self.repository.update_card, tx_id, card)
 
     async def get(self, tx_id: str) -> Transaction:
         """A transaction with its journal; KeyError when absent."""
@@ -119,5 +163,6 @@ class Journal:
         return await self._run(self.repository.count, search=search)
 
     def close(self) -> None:
-        """Stop the worker thread after pending writes."""
-        self._executor.shutdown(wait=True)
+        """Stop the worker thread after pending writes (unless it is shared: its owner stops it)."""
+        if self._own_worker:
+            self.worker.close()

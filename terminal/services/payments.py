@@ -187,8 +187,8 @@ class PaymentService(CardPayments):
         return await self.outcome(op)
 
     # -- follow-ups ---------------------------------------------------------------------------
-    async def capture(self, tx_id: str, amount: Money) -> PaymentOutcome:
-        """Capture all or part of a pre-authorisation."""
+    async def capture(self, tx_id: str, amount: Money | None = None) -> PaymentOutcome:
+        """Capture all or part of a pre-authorisation (without an amount: all that is still capturable)."""
         return await self._follow_up(tx_id, OperationKind.CAPTURE, amount)
 
     async def void(self, tx_id: str) -> PaymentOutcome:
@@ -205,7 +205,8 @@ class PaymentService(CardPayments):
     ) -> PaymentOutcome:
         tx = await self.journal.get(tx_id)
         parent = tx.first_operation
-        amount = amount if amount is not None else tx.amount
+        if amount is None:
+            amount = tx.capturable if kind is OperationKind.CAPTURE else tx.amount
         profile = self.profiles.get(tx.profile)
         why_not = follow_up_reason(tx, kind, amount, profile.capabilities, live=profile.live)
         if why_not:

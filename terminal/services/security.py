@@ -18,6 +18,7 @@ from terminal.services.guard import Rule, guard_money
 from terminal.services.operators import OperatorService, Session
 from terminal.services.profiles import ProfileRegistry
 from terminal.services.settings import KeyringSecrets, SettingsService
+from terminal.services.store_worker import StoreWorker
 from terminal.store.audit import AuditRepository
 from terminal.store.database import Database
 from terminal.store.operators import OperatorRepository
@@ -55,10 +56,11 @@ def build_security(
     *,
     money: Sequence[tuple[object, Mapping[str, Rule]]] = (),
     sign_in_as: str | None = None,
+    worker: StoreWorker | None = None,
 ) -> Security:
     """Build the security services, guard the money services, and sign in `sign_in_as` (sandbox only)."""
     sandbox = profiles.sandbox
-    audit = AuditTrail(AuditRepository(database.engine))
+    audit = AuditTrail(AuditRepository(database.engine), worker=worker)
     audit.record(Event.AUDIT_STARTED, sandbox=sandbox)
     operators = OperatorService(OperatorRepository(database.engine), audit)
     session = Session(operators)

@@ -33,6 +33,7 @@ from terminal.gateways.errors import (
 )
 from terminal.services.journal import Journal, new_id
 from terminal.services.profiles import Profile, ProfileRegistry
+from terminal.store import DuplicateReferenceError
 
 log = logging.getLogger(__name__)
 
@@ -187,13 +188,6 @@ class MoneyCore:
             raise PaymentInputError(
                 "reference", "Order reference: use up to 40 letters, digits, dots, dashes or underscores."
             )
-        existing = await self.journal.by_reference(profile.gateway, profile.id, reference)
-        if existing is not None:
-            raise PaymentInputError(
-                "reference",
-                f"Order reference: {reference} was already used on {existing.created_at:%d %b %Y}; "
-                "find it in History or use another reference.",
-            )
         tx = Transaction(
             id=new_id(),
             gateway=profile.gateway,
@@ -213,7 +207,17 @@ class MoneyCore:
         tx = tx.with_operation(op)
         self.active.add(op.id)
         try:
+            # The store refuses a reference already used (checked in the same write, not read before it).
             await self.journal.open(tx)
+        except DuplicateReferenceError:
+            self.active.discard(op.id)
+            existing = await self.journal.by_reference(profile.gateway, profile.id, reference)
+            used = f" on {existing.created_at:%d %b %Y}" if existing is not None else ""
+            raise PaymentInputError(
+                "reference",
+                f"Order reference: {reference} was already used{used}; "
+                "find it in History or use another reference.",
+            ) from None
         except BaseException:
             self.active.discard(op.id)
             raise
@@ -322,8 +326,8 @@ class MoneyCore:
         return await self.journal.move(op, OperationState.UNKNOWN, **outcome)
 
     async def outcome(self, op: Operation) -> PaymentOutcome:
-        """The operation with its transaction as stored now."""
-        tx = await self.journal.get(op.transaction_id)
+        """The operation with its transaction as stored now (as its own write just stored it, or read)."""
+        tx = self.journal.written(op) or await self.journal.get(op.transaction_id)
         return PaymentOutcome(tx, op)
 
     async def poll(self, op: Operation, profile_id: str, *, every_s: float, for_s: float) -> PaymentOutcome:

@@ -9,6 +9,7 @@ The errors live here, free of SQLAlchemy, so that callers can catch them without
     ├── NewerDatabaseError           the schema was written by a newer version of the terminal
     ├── NotFoundError                no transaction / operation with that id
     ├── DuplicateError               an id, idempotency key or merchant reference is already stored
+    │   └── DuplicateReferenceError  the merchant reference, at that gateway and profile
     ├── InvalidRecordError           a value the store refuses to keep (full card number, naive time...)
     ├── IllegalTransitionError       the stored state cannot move to the new one (also a TransitionError)
     └── StaleOperationError          the operation changed meanwhile (another writer got there first)
@@ -45,6 +46,10 @@ class NotFoundError(StoreError):
 
 class DuplicateError(StoreError):
     """A unique value (id, idempotency key, merchant reference) is already stored."""
+
+
+class DuplicateReferenceError(DuplicateError):
+    """The merchant reference is already used by another transaction at the same gateway and profile."""
 
 
 class InvalidRecordError(StoreError):

@@ -18,9 +18,14 @@ from sqlalchemy import Engine, Row, delete, func, insert, select
 
 from terminal.store import InvalidRecordError
 from terminal.store.database import writer
+from terminal.store.groups import write_groups
 from terminal.store.schema import audit_log
 
 __all__ = ["GENESIS_HASH", "AuditRecord", "AuditRepository"]
+
+# Built once (see statements.py): the end of the chain, and a new entry.
+_CHAIN_END = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+_INSERT_ENTRY = insert(audit_log)
 
 GENESIS_HASH = "0" * 64
 
@@ -65,30 +70,15 @@ class AuditRepository:
 
     def append(self, build: Callable[[int, str], AuditRecord]) -> AuditRecord:
         """Write the next entry: `build(seq, prev_hash)` makes it from the chain's current end."""
-        with writer(self.engine).begin() as conn:
-            last = conn.execute(
-                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-            ).first()
+        with write_groups(self.engine).begin() as conn:
+            last = conn.execute(_CHAIN_END).first()
             seq, prev = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, str(last.hash))
             record = build(seq, prev)
             if record.seq != seq or record.prev_hash != prev:
                 raise InvalidRecordError("an audit entry must continue the chain where it ends")
             if record.at.tzinfo is None:
                 raise InvalidRecordError("audit entry: a time without a time zone is not stored")
-            conn.execute(
-                insert(audit_log).values(
-                    seq=record.seq,
-                    at=record.at.astimezone(UTC),
-                    operator=record.operator,
-                    event=record.event,
-                    outcome=record.outcome,
-                    origin=record.origin,
-                    target=record.target,
-                    detail=record.detail,
-                    prev_hash=record.prev_hash,
-                    hash=record.hash,
-                )
-            )
+            conn.execute(_INSERT_ENTRY, _entry_values(record))
         return record
 
     def entries(self, *, after_seq: int = 0, batch: int = 1000) -> Iterator[AuditRecord]:
@@ -138,19 +128,21 @@ class AuditRepository:
                 select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
             ).one()
             record = seal_purge(int(last.seq) + 1, str(last.hash), through_seq, through_hash)
-            conn.execute(
-                insert(audit_log).values(
-                    seq=record.seq,
-                    at=record.at.astimezone(UTC),
-                    operator=record.operator,
-                    event=record.event,
-                    outcome=record.outcome,
-                    origin=record.origin,
-                    target=record.target,
-                    detail=record.detail,
-                    prev_hash=record.prev_hash,
-                    hash=record.hash,
-                )
-            )
+            conn.execute(_INSERT_ENTRY, _entry_values(record))
             done = conn.execute(delete(audit_log).where(audit_log.c.seq <= through_seq))
         return int(done.rowcount)
+
+
+def _entry_values(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "at": record.at.astimezone(UTC),
+        "operator": record.operator,
+        "event": record.event,
+        "outcome": record.outcome,
+        "origin": record.origin,
+        "target": record.target,
+        "detail": record.detail,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }

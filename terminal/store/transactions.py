@@ -11,13 +11,13 @@ number (13-19 digits passing Luhn).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, exists, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,24 +26,24 @@ from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState, TransitionError, check_transition
 from terminal.store import (
     DuplicateError,
+    DuplicateReferenceError,
     IllegalTransitionError,
     InvalidRecordError,
     NotFoundError,
     StaleOperationError,
     StoreError,
 )
-from terminal.store.database import writer
+from terminal.store import statements as sql
+from terminal.store.groups import write_groups
 from terminal.store.rows import (
     _card_values,
     _digits,
     _operation,
     _operation_values,
     _refuse_card_number,
-    _transaction,
     _transaction_values,
     _utc_in,
     _utc_out,  # noqa: F401 - unused here; kept importable from this module
-    summary_values,
 )
 from terminal.store.schema import CARD_LAST4_LENGTH, operations, transactions
 
@@ -73,19 +73,6 @@ _FIXED_FIELDS = (
     "operator",
     "reason",
 )
-
-# Built once: executed with the values as parameters, SQLAlchemy reuses one compiled statement, where
-# `insert(...).values(**row)` would build and cache-key a new expression of every value on each write.
-_INSERT_TRANSACTION = insert(transactions)
-_INSERT_OPERATION = insert(operations)
-# The SET columns come from the parameters' other keys (state, updated_at, outcome; the summary columns).
-_UPDATE_OPERATION = update(operations).where(
-    operations.c.id == bindparam("op_id"), operations.c.state == bindparam("from_state")
-)
-_UPDATE_SUMMARY = update(transactions).where(transactions.c.id == bindparam("summary_tx_id"))
-
-# SQLite's default limit on bound parameters is 32766 (999 before 3.32); stay far below.
-_IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +117,7 @@ class TransactionRepository:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._writer = writer(engine)
+        self._writes = write_groups(engine)
 
     @property
     def engine(self) -> Engine:
@@ -150,29 +137,26 @@ class TransactionRepository:
             _check_currency(op, tx.currency)
             op_values.append(_operation_values(op, seq))
         with self._writing(f"add transaction {tx.id}") as conn:
-            if conn.execute(select(transactions.c.id).where(transactions.c.id == tx.id)).first():
+            if conn.execute(sql.TRANSACTION_ID, {"tx_id": tx.id}).first():
                 raise DuplicateError(f"Transaction {tx.id} is already stored")
             other = conn.execute(
-                select(transactions.c.id).where(
-                    transactions.c.gateway == tx.gateway,
-                    transactions.c.profile == tx.profile,
-                    transactions.c.merchant_reference == tx.merchant_reference,
-                )
+                sql.TRANSACTION_BY_REFERENCE,
+                {"gateway": tx.gateway, "profile": tx.profile, "reference": tx.merchant_reference},
             ).first()
             if other:
-                raise DuplicateError(
+                raise DuplicateReferenceError(
                     f"Merchant reference {tx.merchant_reference} is already used at "
                     f"{tx.gateway}/{tx.profile} (transaction {other.id})"
                 )
-            conn.execute(_INSERT_TRANSACTION, tx_values)
+            conn.execute(sql.INSERT_TRANSACTION, tx_values)
             for op, values in zip(tx.operations, op_values, strict=True):
-                _check_new_operation(conn, op)
-                conn.execute(_INSERT_OPERATION, values)
+                _insert_operation(conn, op, values)
 
     def append_operation(
         self, op: Operation, *, check: Callable[[Transaction], str | None] | None = None
-    ) -> None:
-        """Append `op` to its transaction's journal; it is durably committed when this returns.
+    ) -> Transaction:
+        """Append `op` to its transaction's journal; it is durably committed when this returns, and the
+        transaction as now stored is returned.
 
         `check` is handed the transaction as stored, read under the write lock (BEGIN IMMEDIATE on SQLite,
         a row lock on PostgreSQL), and returns why `op` may not be appended (RuleViolation), or None. Two
@@ -180,31 +164,28 @@ class TransactionRepository:
         sees the first's operation in flight and is refused before anything is sent.
         """
         with self._writing(f"append operation {op.id}") as conn:
-            parent = conn.execute(
-                select(transactions.c.currency)
-                .where(transactions.c.id == op.transaction_id)
-                .with_for_update()
-            ).first()
-            if parent is None:
+            # The journal as stored, read under the write lock: the rules and the summary both use it.
+            locked = sql.lock_for_write(conn, op.transaction_id)
+            if locked is None:
                 raise NotFoundError(
                     f"Transaction {op.transaction_id} is not stored; cannot append operation {op.id}"
                 )
-            _check_currency(op, parent.currency)
-            _check_new_operation(conn, op)
+            _check_currency(op, locked.row.currency)
+            stored = locked.transaction()
             if check is not None:
-                reason = check(_load(conn, [op.transaction_id])[op.transaction_id])
+                reason = check(stored)
                 if reason:
                     raise RuleViolation(reason)
-            last = conn.execute(
-                select(func.coalesce(func.max(operations.c.seq), 0)).where(
-                    operations.c.transaction_id == op.transaction_id
-                )
-            ).scalar_one()
-            conn.execute(_INSERT_OPERATION, _operation_values(op, int(last) + 1))
-            _refresh_summary(conn, op.transaction_id)
+            _insert_operation(conn, op, _operation_values(op, locked.last_seq + 1))
+            tx = stored.with_operation(op)
+            locked.write_summary(conn, tx)
+            return tx
 
-    def update_operation(self, op: Operation, *, expected_state: OperationState | None = None) -> None:
-        """Store `op`'s new state, outcome fields and updated_at.
+    def update_operation(
+        self, op: Operation, *, expected_state: OperationState | None = None
+    ) -> Transaction | None:
+        """Store `op`'s new state, outcome fields and updated_at; the transaction as now stored is returned,
+        or None for a move that leaves it as it was (see `_same_summary`: then it is not read).
 
         The move from the stored state must be legal (IllegalTransitionError); nothing else may differ
         from the stored operation (InvalidRecordError). With `expected_state`, the stored state must be
@@ -214,11 +195,16 @@ class TransactionRepository:
         updated_at = _utc_in(op.updated_at, f"Operation {op.id} updated_at")
         outcome = {name: getattr(op, name) for name in OUTCOME_FIELDS}
         outcome["decline_code"] = op.decline_code.value if op.decline_code is not None else None
+        light = expected_state is not None and _same_summary(expected_state, op.state)
         with self._writing(f"update operation {op.id}") as conn:
-            row = conn.execute(select(operations).where(operations.c.id == op.id).with_for_update()).first()
-            if row is None:
-                raise NotFoundError(f"Operation {op.id} is not stored")
-            stored = _operation(row)
+            locked = None if light else sql.lock_for_write(conn, op.transaction_id)
+            journal = locked.journal if locked is not None else []
+            stored = next((o for o in journal if o.id == op.id), None)
+            if stored is None:  # a light move, or not in that transaction's journal: elsewhere, or nowhere
+                row = conn.execute(sql.OPERATION_FOR_UPDATE, {"op_id": op.id}).first()
+                if row is None:
+                    raise NotFoundError(f"Operation {op.id} is not stored")
+                stored = _operation(row)
             if expected_state is not None and stored.state is not expected_state:
                 raise StaleOperationError(
                     f"Operation {op.id} is {stored.state}, not {expected_state}: it was updated meanwhile"
@@ -233,13 +219,17 @@ class TransactionRepository:
             except TransitionError as exc:
                 raise IllegalTransitionError(f"Operation {op.id}: {exc}") from exc
             result = conn.execute(
-                _UPDATE_OPERATION,
+                sql.UPDATE_OPERATION,
                 {"op_id": op.id, "from_state": stored.state.value, "state": op.state.value,
                  "updated_at": updated_at, **outcome},
             )  # fmt: skip
             if result.rowcount != 1:
                 raise StaleOperationError(f"Operation {op.id} changed while it was being updated")
-            _refresh_summary(conn, op.transaction_id)
+            if locked is None:
+                return None
+            tx = locked.transaction([op if o.id == op.id else o for o in journal])
+            locked.write_summary(conn, tx)
+            return tx
 
     def update_link(self, tx_id: str, link_url: str, expires_at: datetime | None) -> None:
         """Record a pay-by-link address and its expiry once the gateway has issued them."""
@@ -265,24 +255,21 @@ class TransactionRepository:
     def get(self, tx_id: str) -> Transaction | None:
         """The transaction with its journal, or None."""
         with self._reading() as conn:
-            return _load(conn, [tx_id]).get(tx_id)
+            return sql.load_one(conn, tx_id)
 
     def get_by_reference(self, gateway: str, profile: str, merchant_reference: str) -> Transaction | None:
         """The transaction opened with this merchant reference at this gateway and profile, or None."""
         with self._reading() as conn:
             tx_id = conn.execute(
-                select(transactions.c.id).where(
-                    transactions.c.gateway == gateway,
-                    transactions.c.profile == profile,
-                    transactions.c.merchant_reference == merchant_reference,
-                )
+                sql.TRANSACTION_BY_REFERENCE,
+                {"gateway": gateway, "profile": profile, "reference": merchant_reference},
             ).scalar_one_or_none()
-            return None if tx_id is None else _load(conn, [tx_id]).get(tx_id)
+            return None if tx_id is None else sql.load_one(conn, tx_id)
 
     def operation(self, op_id: str) -> Operation | None:
         """One operation, or None."""
         with self._reading() as conn:
-            row = conn.execute(select(operations).where(operations.c.id == op_id)).first()
+            row = conn.execute(sql.OPERATION, {"op_id": op_id}).first()
             return None if row is None else _operation(row)
 
     def saved_cards(self, profile: str, customer_id: str) -> list[Transaction]:
@@ -298,7 +285,7 @@ class TransactionRepository:
         )
         with self._reading() as conn:
             ids = list(conn.execute(query).scalars())
-            loaded = _load(conn, ids)
+            loaded = sql.load(conn, ids)
         return [loaded[tx_id] for tx_id in ids]
 
     def open_preauthorisations(self) -> list[Transaction]:
@@ -323,7 +310,7 @@ class TransactionRepository:
         )
         with self._reading() as conn:
             ids = list(conn.execute(query).scalars())
-            loaded = _load(conn, ids)
+            loaded = sql.load(conn, ids)
         return [loaded[tx_id] for tx_id in ids]
 
     def unresolved_operations(self) -> list[tuple[Transaction, Operation]]:
@@ -334,7 +321,7 @@ class TransactionRepository:
                 .where(operations.c.state.in_([state.value for state in UNRESOLVED_STATES]))
                 .order_by(operations.c.created_at, operations.c.transaction_id, operations.c.seq)
             ).all()
-            loaded = _load(conn, {row.transaction_id for row in ids})
+            loaded = sql.load(conn, {row.transaction_id for row in ids})
         pairs = []
         for op_id, tx_id in ids:
             tx = loaded[tx_id]
@@ -355,7 +342,7 @@ class TransactionRepository:
         )
         with self._reading() as conn:
             ids = list(conn.execute(query).scalars())
-            loaded = _load(conn, ids)
+            loaded = sql.load(conn, ids)
         return [TransactionRow.of(loaded[tx_id]) for tx_id in ids]
 
     def count(self, *, search: str = "", gateway: str | None = None) -> int:
@@ -368,7 +355,7 @@ class TransactionRepository:
     @contextmanager
     def _writing(self, action: str) -> Iterator[Connection]:
         try:
-            with self._writer.begin() as conn:
+            with self._writes.begin() as conn:
                 yield conn
         except IntegrityError as exc:
             raise DuplicateError(f"Could not {action}: {_first_line(exc.orig)}") from exc
@@ -387,31 +374,6 @@ class TransactionRepository:
 # -- loading and checking ----------------------------------------------------------------------
 
 
-def _load(conn: Connection, ids: Iterable[str]) -> dict[str, Transaction]:
-    """Transactions by id with their journals: one query for the transactions, one for the operations."""
-    wanted = list(dict.fromkeys(ids))
-    tx_rows: list[Row[Any]] = []
-    op_rows: list[Row[Any]] = []
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
-        tx_rows += conn.execute(select(transactions).where(transactions.c.id.in_(chunk))).all()
-        op_rows += conn.execute(
-            select(operations)
-            .where(operations.c.transaction_id.in_(chunk))
-            .order_by(operations.c.transaction_id, operations.c.seq)
-        ).all()
-    journals: dict[str, list[Operation]] = {}
-    for row in op_rows:
-        journals.setdefault(row.transaction_id, []).append(_operation(row))
-    return {row.id: _transaction(row, journals.get(row.id, ())) for row in tx_rows}
-
-
-def _refresh_summary(conn: Connection, tx_id: str) -> None:
-    # In the same database transaction as the journal write, so History never sees a stale state.
-    tx = _load(conn, [tx_id])[tx_id]
-    conn.execute(_UPDATE_SUMMARY, {"summary_tx_id": tx_id, **summary_values(tx)})
-
-
 def _check_currency(op: Operation, currency: str) -> None:
     if op.amount.currency != currency:
         raise InvalidRecordError(
@@ -419,14 +381,32 @@ def _check_currency(op: Operation, currency: str) -> None:
         )
 
 
-def _check_new_operation(conn: Connection, op: Operation) -> None:
-    if conn.execute(select(operations.c.id).where(operations.c.id == op.id)).first():
-        raise DuplicateError(f"Operation {op.id} is already stored")
-    other = conn.execute(
-        select(operations.c.id).where(operations.c.idempotency_key == op.idempotency_key)
-    ).scalar_one_or_none()
-    if other is not None:
-        raise DuplicateError(f"Idempotency key of operation {op.id} is already used by operation {other}")
+def _same_summary(before: OperationState, after: OperationState) -> bool:
+    """Whether moving an operation from `before` to `after` leaves its transaction's summary as it was.
+
+    The derived state (Transaction.state) reads an operation's state only as: unknown or not, final or
+    not, declined, failed, succeeded. Between two states that are neither final nor unknown (created,
+    sent, challenge) none of these changes, and amounts count succeeded operations only; so the summary
+    columns need no rewrite and the journal no read (tests/unit/test_store_worker.py checks it).
+    """
+    alike = (OperationState.UNKNOWN,)
+    return not (before.is_final or after.is_final or before in alike or after in alike)
+
+
+def _insert_operation(conn: Connection, op: Operation, values: dict[str, Any]) -> None:
+    # The primary key and the unique idempotency key refuse a second copy; no read is spent asking first.
+    try:
+        conn.execute(sql.INSERT_OPERATION, values)
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "idempotency_key" in text:
+            # The database names one constraint; a copy of a stored operation breaks both.
+            raise DuplicateError(
+                f"Idempotency key of operation {op.id} is already used (or the operation is already stored)"
+            ) from None
+        if "operations.id" in text or "pk_operations" in text:
+            raise DuplicateError(f"Operation {op.id} is already stored") from None
+        raise
 
 
 def _filters(search: str, gateway: str | None) -> list[ColumnElement[bool]]:

@@ -1,0 +1,144 @@
+"""The store's one worker thread: reads and writes in the order they were asked for, off the UI thread,
+and writes queued together committed together (group commit).
+
+The journal and the audit trail hand their database calls to the same worker, so the database has one
+writer in this process (two would wait on each other's lock) and a burst of writes (the end-of-day
+batch: captures written ahead, marked sent, answered, audited) shares commits. Each write still runs
+in its own savepoint and fails alone (terminal/store/groups.py); an awaited write returns only once the
+commit that holds it is durable, so "written ahead before sending" means what it meant with one commit
+per write. A read waits for the writes queued before it, and sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from terminal.store.groups import WriteGroups
+
+T = TypeVar("T")
+
+# At most this many writes share one commit: the first caller of a group waits for all of them.
+GROUP_LIMIT = 32
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[], Any]
+    write: bool
+    future: Future[Any] = field(default_factory=Future)
+
+
+class StoreWorker:
+    """One thread running store calls in order; consecutive writes share a database transaction."""
+
+    def __init__(self, groups: WriteGroups | None = None, *, name: str = "store") -> None:
+        self._groups = groups
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    # -- asking ---------------------------------------------------------------------------------
+    def submit(self, fn: Callable[[], T], *, write: bool = False) -> Future[T]:
+        """Queue `fn`; its future is done once it ran (and, for a write, once its commit is durable)."""
+        job = _Job(fn, write)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the store's worker is closed")
+            self._queue.put(job)
+        return job.future
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run `fn` alone on the worker, after everything queued before it: a read, or a write that opens
+        its own transaction or lock (an advisory lock, the audit purge)."""
+        return await asyncio.wrap_future(self.submit(fn))
+
+    async def write(self, fn: Callable[[], T]) -> T:
+        """Run the write `fn` on the worker, perhaps in one commit with other writes queued with it.
+
+        `fn` must write through `WriteGroups.begin()` (the repositories do): a transaction of its own,
+        opened on another connection inside a group, would wait for the group's lock forever.
+        """
+        return await asyncio.wrap_future(self.submit(fn, write=True))
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread (again: nothing)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    # -- the thread -----------------------------------------------------------------------------
+    def _loop(self) -> None:
+        pending: _Job | None = None
+        while True:
+            job = pending if pending is not None else self._queue.get()
+            pending = None
+            if job is None:
+                return
+            if not job.write or self._groups is None:
+                _run(job)
+                continue
+            group = [job]
+            while len(group) < GROUP_LIMIT:
+                try:
+                    after = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if after is None or not after.write:
+                    pending = after
+                    if after is None:
+                        self._queue.put(None)  # stop once this group and nothing else is done
+                        pending = None
+                    break
+                group.append(after)
+            if len(group) == 1:
+                _run(job)
+            else:
+                self._commit_together(group)
+
+    def _commit_together(self, group: list[_Job]) -> None:
+        assert self._groups is not None
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self._groups.group():
+                for job in group:
+                    if not job.future.set_running_or_notify_cancel():
+                        outcomes.append((False, None))
+                        continue
+                    try:
+                        outcomes.append((True, job.fn()))
+                    except BaseException as exc:  # this write alone is rolled back (its savepoint)
+                        outcomes.append((False, exc))
+        except BaseException as exc:
+            # BEGIN or COMMIT failed: nothing of the group is stored, whatever each write returned.
+            for job in group:
+                if job.future.running():
+                    job.future.set_exception(exc)
+            return
+        for job, (ok, value) in zip(group, outcomes, strict=True):
+            if not job.future.running():
+                continue
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+
+def _run(job: _Job) -> None:
+    if not job.future.set_running_or_notify_cancel():
+        return
+    try:
+        job.future.set_result(job.fn())
+    except BaseException as exc:
+        job.future.set_exception(exc)

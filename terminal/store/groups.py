@@ -1,0 +1,73 @@
+"""Group commit: writes that arrive together share one database transaction and one commit (fsync).
+
+A repository write asks `write_groups(engine).begin()` for its connection. Outside a group that is a
+database transaction of its own, committed when the block ends, as before. Inside `group()` (entered by
+the store's worker thread around writes queued at the same moment) it is a SAVEPOINT on the group's one
+transaction: a write that fails rolls back to its savepoint alone, the others stand, and the group
+commits once at the end. Nothing of the group is durable until that commit, and the worker tells no
+caller its write is done before it (services/store_worker.py). The end-of-day batch's captures, their
+sent marks, answers and audit entries thus share fsyncs instead of paying one each.
+
+The group's connection is per thread, so only the thread that opened a group writes into it; writes
+from any other thread keep their own transactions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Connection, Engine
+
+from terminal.store.database import writer
+
+_LOCK = threading.Lock()
+_GROUPS: WeakKeyDictionary[Engine, WriteGroups] = WeakKeyDictionary()
+
+
+class WriteGroups:
+    """The write transactions of one engine: each its own, or savepoints of a group on this thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._writer = writer(engine)
+        self._local = threading.local()
+
+    def _current(self) -> Connection | None:
+        return getattr(self._local, "connection", None)
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """One write transaction for every `begin()` on this thread until the block ends; committed then.
+
+        An exception escaping the block rolls the whole group back.
+        """
+        if self._current() is not None:
+            raise RuntimeError("a write group is already open on this thread")
+        with self._writer.begin() as connection:
+            self._local.connection = connection
+            try:
+                yield
+            finally:
+                self._local.connection = None
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection to write on: committed at the end of the block, or of the group it belongs to."""
+        connection = self._current()
+        if connection is None:
+            with self._writer.begin() as own:
+                yield own
+            return
+        with connection.begin_nested():
+            yield connection
+
+
+def write_groups(engine: Engine) -> WriteGroups:
+    """The engine's write groups (one per engine, shared by its repositories)."""
+    with _LOCK:
+        groups = _GROUPS.get(engine)
+        if groups is None:
+            groups = _GROUPS[engine] = WriteGroups(engine)
+        return groups

@@ -1,0 +1,110 @@
+"""The repository's statements, built once, and loading transactions with their journals.
+
+A statement built once and executed with its values as parameters is compiled once and found in
+SQLAlchemy's cache by identity; building `select(...).where(col == value)` on every call costs about four
+times as much (coercions and a fresh cache key each time), which a sale's few reads and writes felt.
+Every statement on the path of a money operation is here; transactions.py executes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from terminal.domain.ledger import Operation, Transaction
+from terminal.store.rows import _operation, _transaction, summary_values
+from terminal.store.schema import operations, transactions
+
+INSERT_TRANSACTION = insert(transactions)
+INSERT_OPERATION = insert(operations)
+# The SET columns come from the parameters' other keys (state, updated_at, outcome).
+UPDATE_OPERATION = update(operations).where(
+    operations.c.id == bindparam("op_id"), operations.c.state == bindparam("from_state")
+)
+UPDATE_SUMMARY = update(transactions).where(transactions.c.id == bindparam("summary_tx_id"))
+
+TRANSACTION_ID = select(transactions.c.id).where(transactions.c.id == bindparam("tx_id"))
+TRANSACTION_BY_REFERENCE = select(transactions.c.id).where(
+    transactions.c.gateway == bindparam("gateway"),
+    transactions.c.profile == bindparam("profile"),
+    transactions.c.merchant_reference == bindparam("reference"),
+)
+OPERATION = select(operations).where(operations.c.id == bindparam("op_id"))
+OPERATION_FOR_UPDATE = OPERATION.with_for_update()
+
+_ONE_TRANSACTION = select(transactions).where(transactions.c.id == bindparam("tx_id"))
+# Locked for the rest of the write (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database).
+_ONE_TRANSACTION_FOR_UPDATE = _ONE_TRANSACTION.with_for_update()
+_ONE_JOURNAL = (
+    select(operations).where(operations.c.transaction_id == bindparam("tx_id")).order_by(operations.c.seq)
+)
+_TRANSACTIONS = select(transactions).where(transactions.c.id.in_(bindparam("ids", expanding=True)))
+_JOURNALS = (
+    select(operations)
+    .where(operations.c.transaction_id.in_(bindparam("ids", expanding=True)))
+    .order_by(operations.c.transaction_id, operations.c.seq)
+)
+
+# SQLite's default limit on bound parameters is 32766 (999 before 3.32); stay far below.
+IN_CHUNK = 500
+
+
+def load_one(conn: Connection, tx_id: str) -> Transaction | None:
+    """One transaction with its journal, or None: two indexed reads."""
+    row = conn.execute(_ONE_TRANSACTION, {"tx_id": tx_id}).first()
+    if row is None:
+        return None
+    journal = [_operation(op) for op in conn.execute(_ONE_JOURNAL, {"tx_id": tx_id})]
+    return _transaction(row, journal)
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """A transaction read for a write, its row locked until the write ends: row, journal, last seq."""
+
+    row: Row[Any]
+    journal: list[Operation]
+    last_seq: int
+
+    def transaction(self, journal: Sequence[Operation] | None = None) -> Transaction:
+        """The transaction with this journal (or another: the journal as the write leaves it)."""
+        return _transaction(self.row, self.journal if journal is None else journal)
+
+    def write_summary(self, conn: Connection, tx: Transaction) -> None:
+        """Bring the summary columns (History's state, kind, amount) in line with `tx`, the transaction as
+        this write leaves it; only when a value changed (a payment marked sent still shows as pending),
+        which also keeps the summary's indexes out of the commit."""
+        summary = summary_values(tx)
+        if any(getattr(self.row, name) != value for name, value in summary.items()):
+            conn.execute(UPDATE_SUMMARY, {"summary_tx_id": tx.id, **summary})
+
+
+def lock_for_write(conn: Connection, tx_id: str) -> Locked | None:
+    """The transaction's row (locked) and journal, inside the caller's write; None when not stored."""
+    row = conn.execute(_ONE_TRANSACTION_FOR_UPDATE, {"tx_id": tx_id}).first()
+    if row is None:
+        return None
+    rows = conn.execute(_ONE_JOURNAL, {"tx_id": tx_id}).all()
+    return Locked(row, [_operation(op) for op in rows], max((int(op.seq) for op in rows), default=0))
+
+
+def load(conn: Connection, ids: Iterable[str]) -> dict[str, Transaction]:
+    """Transactions by id with their journals: one query for the transactions, one for the operations
+    (per chunk of ids)."""
+    wanted = list(dict.fromkeys(ids))
+    if len(wanted) == 1:
+        one = load_one(conn, wanted[0])
+        return {} if one is None else {one.id: one}
+    tx_rows: list[Row[Any]] = []
+    op_rows: list[Row[Any]] = []
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        tx_rows += conn.execute(_TRANSACTIONS, {"ids": chunk}).all()
+        op_rows += conn.execute(_JOURNALS, {"ids": chunk}).all()
+    journals: dict[str, list[Operation]] = {}
+    for row in op_rows:
+        journals.setdefault(row.transaction_id, []).append(_operation(row))
+    return {row.id: _transaction(row, journals.get(row.id, ())) for row in tx_rows}
