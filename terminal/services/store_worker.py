@@ -121,9 +121,10 @@ class StoreWorker:
                     except BaseException as exc:  # this write alone is rolled back (its savepoint)
                         outcomes.append((False, exc))
         except BaseException as exc:
-            # BEGIN or COMMIT failed: nothing of the group is stored, whatever each write returned.
+            # BEGIN or COMMIT failed: nothing of the group is stored, whatever each write returned. After a
+            # failed BEGIN no write has started: each is failed here too, or its caller would wait forever.
             for job in group:
-                if job.future.running():
+                if job.future.running() or job.future.set_running_or_notify_cancel():
                     job.future.set_exception(exc)
             return
         for job, (ok, value) in zip(group, outcomes, strict=True):

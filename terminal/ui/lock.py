@@ -281,10 +281,21 @@ class SecurityUI(QObject):
         super().__init__(window)
         self.window = window
         self.security = security
-        self.settings = SettingsScreen(security, bridge)
-        self.operators = OperatorsScreen(security)
-        window.add_screen(Screen("&Settings", "F8", self.settings, self.settings.refresh))
-        window.add_screen(Screen("&Operators && audit", "F9", self.operators, self.operators.refresh))
+        self._bridge = bridge
+        # Built the first time they are shown (start-up builds only what the first window shows).
+        self._settings: SettingsScreen | None = None
+        self._operators: OperatorsScreen | None = None
+
+        def settings() -> SettingsScreen:
+            return self.settings
+
+        def operators() -> OperatorsScreen:
+            return self.operators
+
+        window.add_screen(Screen("&Settings", "F8", None, lambda: settings().refresh(), build=settings))
+        window.add_screen(
+            Screen("&Operators && audit", "F9", None, lambda: operators().refresh(), build=operators)
+        )
         self.idle = IdleLock(window, security)
         self.menu = OperatorMenu(window, security, self.idle)
         self.purge = AuditPurge(self, security.audit, bridge)
@@ -298,6 +309,22 @@ class SecurityUI(QObject):
 
         self.destroyed.connect(forget)
         bridge.errored.connect(self.offer_approval)
+
+    @property
+    def settings(self) -> SettingsScreen:
+        """Settings (F8)."""
+        if self._settings is None:
+            self._settings = SettingsScreen(self.security, self._bridge)
+            self.window.adopt("F8", self._settings)
+        return self._settings
+
+    @property
+    def operators(self) -> OperatorsScreen:
+        """Operators & audit (F9)."""
+        if self._operators is None:
+            self._operators = OperatorsScreen(self.security)
+            self.window.adopt("F9", self._operators)
+        return self._operators
 
     def offer_approval(self, exc: object) -> None:
         """A clerk refused an action a supervisor may approve: the approval dialog opens right away.

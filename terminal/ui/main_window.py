@@ -26,12 +26,17 @@ SANDBOX_TEXT = "SANDBOX — simulated gateways for practice and testing. No real
 
 @dataclass
 class Screen:
-    """One entry of the navigation: its title, its function key, the widget, and what to do when shown."""
+    """One entry of the navigation: its title, its function key, the widget, and what to do when shown.
+
+    A screen given `build` instead of a widget is built the first time it is shown (or `adopt`ed), so
+    that start-up builds only the screens the first window shows.
+    """
 
     title: str
     key: str
-    widget: QWidget
+    widget: QWidget | None
     on_show: Callable[[], None] | None = None
+    build: Callable[[], QWidget] | None = None
 
 
 def style_sheet() -> str:
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         self.screens = QStackedWidget()
         self.entries: list[Screen] = []
         self._actions: list[QAction] = []  # the Screens menu's entries, in the order of `entries`
+        self._placeholders: dict[int, QWidget] = {}  # id(screen) -> what stands in for it until built
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -113,10 +119,16 @@ class MainWindow(QMainWindow):
 
         Both list the screens in function-key order (F2, F3, F4…), whatever order they are added in.
         """
+        if screen.widget is None and screen.build is None:
+            raise ValueError(f"screen {screen.title!r} has neither a widget nor a way to build one")
         row = sum(key_order(entry.key) <= key_order(screen.key) for entry in self.entries)
         current = self.nav.currentRow()
         self.entries.insert(row, screen)
-        self.screens.addWidget(screen.widget)
+        if screen.widget is None:
+            placeholder = self._placeholders[id(screen)] = QWidget()
+            self.screens.addWidget(placeholder)
+        else:
+            self.screens.addWidget(screen.widget)
         self.nav.blockSignals(True)
         self.nav.insertItem(row, f"{plain_title(screen.title)}   {screen.key}")
         if current >= row:
@@ -124,7 +136,7 @@ class MainWindow(QMainWindow):
         self.nav.blockSignals(False)
         action = QAction(screen.title, self)
         action.setShortcut(QKeySequence(screen.key))
-        action.triggered.connect(lambda: self.show_widget(screen.widget))
+        action.triggered.connect(lambda: self.show_entry(screen))
         self._actions.insert(row, action)
         before = self._actions[row + 1] if row + 1 < len(self._actions) else self._first_extra_action()
         if before is None:
@@ -155,11 +167,39 @@ class MainWindow(QMainWindow):
         self.history.refresh()
         self.history.table.setFocus()
 
+    def built(self, entry: Screen) -> QWidget:
+        """The entry's widget, built now if it was not yet."""
+        if entry.widget is None:
+            assert entry.build is not None  # add_screen refuses an entry with neither
+            widget = entry.build()
+            if entry.widget is None:  # a builder that did not adopt its widget itself
+                self.adopt(entry.key, widget)
+        assert entry.widget is not None
+        return entry.widget
+
+    def adopt(self, key: str, widget: QWidget) -> None:
+        """`widget` is the built screen of the entry on `key`: it takes its placeholder's place."""
+        entry = next(entry for entry in self.entries if entry.key == key)
+        if entry.widget is not None:
+            return
+        entry.widget = widget
+        placeholder = self._placeholders.pop(id(entry))
+        current = self.screens.currentWidget() is placeholder
+        self.screens.insertWidget(self.screens.indexOf(placeholder), widget)
+        self.screens.removeWidget(placeholder)
+        placeholder.deleteLater()
+        if current:
+            self.screens.setCurrentWidget(widget)
+
+    def show_entry(self, entry: Screen) -> None:
+        """Show a navigation entry (built first if need be)."""
+        self.show_widget(self.built(entry))
+
     def _show_screen(self, row: int) -> None:
         if not 0 <= row < len(self.entries):
             return
         entry = self.entries[row]
-        self.screens.setCurrentWidget(entry.widget)
+        self.screens.setCurrentWidget(self.built(entry))
         if entry.on_show is not None:
             entry.on_show()
 

@@ -7,12 +7,11 @@ import logging
 import sys
 import traceback
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from terminal.services.batch import BatchCapture
 from terminal.services.changes import POLL_EVERY_MS
 from terminal.services.history import HistoryService, ManualResolution, NeedsAttention
 from terminal.services.invoices import InvoiceService
@@ -28,17 +27,19 @@ from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.ui.async_bridge import AsyncBridge, loop_running
 from terminal.ui.attention_screen import AttentionScreen
 from terminal.ui.charge_screen import ChargeScreen
-from terminal.ui.detail_screen import DetailScreen
-from terminal.ui.end_of_day import EndOfDayScreen
 from terminal.ui.history_screen import HistoryScreen
-from terminal.ui.links_screen import LinksScreen
 from terminal.ui.lock import SecurityUI
 from terminal.ui.main_window import MainWindow, Screen
 from terminal.ui.page_driver import click, fill_and_submit
-from terminal.ui.payout_screen import PayoutScreen
 from terminal.ui.receipt_view import ReceiptView
 from terminal.ui.return_listener import ReturnListener
 from terminal.ui.sign_in import ensure_signed_in
+
+if TYPE_CHECKING:  # imported when first shown (start-up time)
+    from terminal.ui.detail_screen import DetailScreen
+    from terminal.ui.end_of_day import EndOfDayScreen
+    from terminal.ui.links_screen import LinksScreen
+    from terminal.ui.payout_screen import PayoutScreen
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +75,27 @@ class Shell:
         profile_choices = [(profile.id, profile.label) for profile in services.profiles.all()]
         self.history = HistoryScreen(services.history, self.bridge, profiles=profile_choices)
         self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
-        # Transaction detail, opened from History (Enter or double-click); Esc goes back to History.
-        self.detail = DetailScreen(services.history, services.payments, self.bridge, services.payouts)
         self.history.transaction_activated.connect(self.open_transaction)
-        self.detail.back_requested.connect(self.window.show_history)
-        self.detail.changed.connect(lambda _tx_id: self.history.refresh())
-        # Payout (F5) and Payment links (F6); both open a transaction's detail on request.
-        self.payout = PayoutScreen(services.payouts, services.profiles, self.bridge)
-        self.links = LinksScreen(services.invoices, services.profiles, self.bridge)
-        self.window.add_screen(Screen("&Payout", "F5", self.payout, self.payout.focus_first))
-        self.window.add_screen(Screen("Payment &links", "F6", self.links, self.links.shown))
-        for screen in (self.payout, self.links):
-            screen.transaction_requested.connect(self.open_transaction)
-        self.payout.completed.connect(lambda _tx_id: self.history.refresh())
-        self.links.changed.connect(lambda _tx_id: self.history.refresh())
-        # End of day (F7): open pre-authorisations captured in one batch.
-        self.end_of_day = EndOfDayScreen(BatchCapture(services.payments), self.bridge)
-        self.end_of_day.finished.connect(lambda _summary: self.history.refresh())
-        self.window.add_screen(Screen("&End of day", "F7", self.end_of_day, self.end_of_day.refresh))
+        # Payout (F5), Payment links (F6) and End of day (F7) are built the first time they are shown
+        # (start-up builds only what the first window shows), as is a transaction's detail.
+        self._detail: DetailScreen | None = None
+        self._payout: PayoutScreen | None = None
+        self._links: LinksScreen | None = None
+        self._end_of_day: EndOfDayScreen | None = None
+        add = self.window.add_screen
+
+        def payout() -> PayoutScreen:
+            return self.payout
+
+        def links() -> LinksScreen:
+            return self.links
+
+        def end_of_day() -> EndOfDayScreen:
+            return self.end_of_day
+
+        add(Screen("&Payout", "F5", None, lambda: payout().focus_first(), build=payout))
+        add(Screen("Payment &links", "F6", None, lambda: links().shown(), build=links))
+        add(Screen("&End of day", "F7", None, lambda: end_of_day().refresh(), build=end_of_day))
         self._attention_setup()
         # Settings (F8), Operators & audit (F9), the idle lock and the Operator menu.
         self.security_ui = SecurityUI(self.window, services.security, self.bridge)
@@ -103,6 +107,57 @@ class Shell:
         self._history_stale = False
         self._changes_timer = QTimer(self.window)
         self._changes_timer.timeout.connect(self.watch_changes)
+
+    @property
+    def detail(self) -> DetailScreen:
+        """A transaction's detail, opened from History (Enter or double-click); Esc goes back to History."""
+        if self._detail is None:
+            from terminal.ui.detail_screen import DetailScreen
+
+            services = self.services
+            self._detail = DetailScreen(services.history, services.payments, self.bridge, services.payouts)
+            self._detail.back_requested.connect(self.window.show_history)
+            self._detail.changed.connect(lambda _tx_id: self.history.refresh())
+            receipt_requested = getattr(self._detail, "receipt_requested", None)
+            if receipt_requested is not None:
+                receipt_requested.connect(self.open_receipt)
+        return self._detail
+
+    @property
+    def payout(self) -> PayoutScreen:
+        """Payout (F5); opens a transaction's detail on request."""
+        if self._payout is None:
+            from terminal.ui.payout_screen import PayoutScreen
+
+            self._payout = PayoutScreen(self.services.payouts, self.services.profiles, self.bridge)
+            self._payout.transaction_requested.connect(self.open_transaction)
+            self._payout.completed.connect(lambda _tx_id: self.history.refresh())
+            self.window.adopt("F5", self._payout)
+        return self._payout
+
+    @property
+    def links(self) -> LinksScreen:
+        """Payment links (F6); opens a transaction's detail on request."""
+        if self._links is None:
+            from terminal.ui.links_screen import LinksScreen
+
+            self._links = LinksScreen(self.services.invoices, self.services.profiles, self.bridge)
+            self._links.transaction_requested.connect(self.open_transaction)
+            self._links.changed.connect(lambda _tx_id: self.history.refresh())
+            self.window.adopt("F6", self._links)
+        return self._links
+
+    @property
+    def end_of_day(self) -> EndOfDayScreen:
+        """End of day (F7): open pre-authorisations captured in one batch."""
+        if self._end_of_day is None:
+            from terminal.services.batch import BatchCapture
+            from terminal.ui.end_of_day import EndOfDayScreen
+
+            self._end_of_day = EndOfDayScreen(BatchCapture(self.services.payments), self.bridge)
+            self._end_of_day.finished.connect(lambda _summary: self.history.refresh())
+            self.window.adopt("F7", self._end_of_day)
+        return self._end_of_day
 
     def _attention_setup(self) -> None:
         """Needs attention (F4) with its count in the navigation; receipts from History and the detail."""
@@ -124,9 +179,6 @@ class Shell:
         self.attention_screen.resolved.connect(lambda _op_id: self.history.refresh())
         self.history.receipt_requested.connect(self.open_receipt)
         self.charge.receipt_requested.connect(self.open_receipt)
-        receipt_requested = getattr(self.detail, "receipt_requested", None)
-        if receipt_requested is not None:
-            receipt_requested.connect(self.open_receipt)
         self.receipt_view: ReceiptView | None = None
 
     def _show_attention_count(self, count: int) -> None:

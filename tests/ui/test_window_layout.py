@@ -52,11 +52,38 @@ def test_navigation_in_key_order_and_every_screen_fits_1280x800(
         font.setPixelSize(15)
         assert QFontMetrics(font).horizontalAdvance("Needs attention (12)   F4") + 28 <= window.nav.width()
         for entry in [*window.entries, Screen("Detail", "", shell.detail)]:
-            window.show_widget(entry.widget)
+            window.show_widget(window.built(entry) if entry in window.entries else shell.detail)
             await asyncio.sleep(0.1)  # the layouts settle on the event loop
             hint = window.minimumSizeHint()
             assert hint.width() <= 1280 and hint.height() <= 800, (entry.title, hint)
             assert (window.width(), window.height()) == (1280, 800), entry.title
+
+    run_session(qloop, services, scenario)
+    gc.collect()
+
+
+def test_screens_other_than_charge_and_history_are_built_when_first_shown(
+    qloop: asyncio.AbstractEventLoop, services: Services
+) -> None:
+    async def scenario(shell: Shell) -> None:
+        window = shell.window
+        lazy = {"F5": "_payout", "F6": "_links", "F7": "_end_of_day"}
+        assert all(getattr(shell, name) is None for name in lazy.values())
+        assert shell._detail is None and shell.security_ui._settings is None
+        for key, name in lazy.items():
+            action = next(
+                a for a in window.menuBar().actions()[0].menu().actions() if a.shortcut().toString() == key
+            )
+            action.trigger()  # the function key's action, as a clerk's key press runs it
+            await asyncio.sleep(0.05)
+            built = getattr(shell, name)
+            assert built is not None and window.screens.currentWidget() is built, key
+            assert window.entries[window.nav.currentRow()].widget is built
+        # Built from elsewhere first (History opening a transaction), a screen is still its nav entry's.
+        operators = shell.security_ui.operators
+        window.show_widget(operators)
+        assert window.entries[window.nav.currentRow()].key == "F9"
+        assert window.screens.indexOf(operators) >= 0 and window.screens.count() == len(window.entries)
 
     run_session(qloop, services, scenario)
     gc.collect()

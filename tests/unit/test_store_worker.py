@@ -240,12 +240,6 @@ def test_a_failing_commit_fails_every_write_of_the_group_and_stores_none(
     assert repo.get(fresh.id) == fresh
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="StoreWorker._commit_together: when BEGIN fails no future of the group is running yet, "
-    "so none is given the exception and every caller waits forever",
-)
 def test_a_failing_begin_fails_every_write_of_the_group(
     db: Database, repo: TransactionRepository, worker: StoreWorker
 ) -> None:
