@@ -12,15 +12,25 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import keyring
-import keyring.errors
+from types import ModuleType
 
 from terminal.domain.capabilities import Capabilities
 from terminal.gateways.base import Gateway
 from terminal.gateways.registry import SECRET_FIELDS, build_gateway, capabilities_of
 
 KEYRING_SERVICE = "MerchantTerminal"
+
+
+def keyring_module() -> ModuleType:
+    """The keyring package, imported on first use: a sandbox start-up never needs it (about 40 ms)."""
+    import keyring
+    import keyring.backends.chainer
+    import keyring.errors
+
+    return keyring
+
+
+_keyring = keyring_module
 
 # The published sandbox credentials (docs/SANDBOX.md): public test values, not secrets.
 SANDBOX_CREDENTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -107,7 +117,7 @@ class SecretStore:
 
     def backend_problem(self) -> str | None:
         """Why the keyring cannot hold secrets on this machine (None when it can)."""
-        backend = keyring.get_keyring()
+        backend = _keyring().get_keyring()
         module = type(backend).__module__
         if any(module.startswith(prefix) for prefix in self._REFUSED):
             return (
@@ -123,8 +133,8 @@ class SecretStore:
         if problem:
             raise ProfileError(problem)
         try:
-            value = keyring.get_password(KEYRING_SERVICE, f"{profile_id}/{name}")
-        except keyring.errors.KeyringError as exc:
+            value: str | None = _keyring().get_password(KEYRING_SERVICE, f"{profile_id}/{name}")
+        except _keyring().errors.KeyringError as exc:
             raise ProfileError(f"The OS keyring could not be read: {exc}") from None
         if not value:
             raise ProfileError(

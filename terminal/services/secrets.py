@@ -26,11 +26,8 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
-import keyring
-import keyring.backends.chainer
-import keyring.errors
-
 from terminal.services.profiles import KEYRING_SERVICE, Profile, ProfileError, SecretStore
+from terminal.services.profiles import keyring_module as _keyring
 
 __all__ = ["CHUNK", "ENVIRONMENTS", "KeyringSecrets", "environment_of", "service_name"]
 
@@ -76,10 +73,10 @@ class KeyringSecrets(SecretStore):
 
     def backend_problem(self) -> str | None:
         """Why the keyring cannot hold secrets here (None when it can), with how to fix it."""
-        backend = keyring.get_keyring()
+        backend = _keyring().get_keyring()
         module = type(backend).__module__
         name = type(backend).__name__
-        empty_chain = isinstance(backend, keyring.backends.chainer.ChainerBackend) and not backend.backends
+        empty_chain = isinstance(backend, _keyring().backends.chainer.ChainerBackend) and not backend.backends
         weak = float(getattr(backend, "priority", 0)) < 1
         if (
             any(module.startswith(prefix) for prefix in _REFUSED_MODULES)
@@ -103,8 +100,9 @@ class KeyringSecrets(SecretStore):
     @staticmethod
     def _read(service: str, user: str) -> str | None:
         try:
-            return keyring.get_password(service, user)
-        except keyring.errors.KeyringError as exc:
+            value: str | None = _keyring().get_password(service, user)
+            return value
+        except _keyring().errors.KeyringError as exc:
             raise ProfileError(f"The OS keyring could not be read: {type(exc).__name__}.") from None
 
     def _joined(self, service: str, profile_id: str, name: str) -> str | None:
@@ -163,13 +161,13 @@ class KeyringSecrets(SecretStore):
         user = f"{profile_id}/{name}"
         users = [user]
         try:
-            head = keyring.get_password(service, user) or ""
+            head = _keyring().get_password(service, user) or ""
             if head.startswith(_MANIFEST):
                 count = int(head[len(_MANIFEST) :].split(":", 1)[0])
                 users = [user, *(f"{user}#{index}" for index in range(count))]  # manifest first
             for entry in users:
-                keyring.delete_password(service, entry)
-        except (keyring.errors.KeyringError, ValueError) as exc:
+                _keyring().delete_password(service, entry)
+        except (_keyring().errors.KeyringError, ValueError) as exc:
             log.warning("Old keyring entry %s/%s not removed: %s", profile_id, name, type(exc).__name__)
 
     def put(self, profile_id: str, name: str, value: str, *, environment: str = "live") -> None:
@@ -180,14 +178,14 @@ class KeyringSecrets(SecretStore):
         label = name.replace("_", " ")
         try:
             if len(value) <= CHUNK:
-                keyring.set_password(service, user, value)
+                _keyring().set_password(service, user, value)
             else:
                 parts = [value[i : i + CHUNK] for i in range(0, len(value), CHUNK)]
                 for index, part in enumerate(parts):
-                    keyring.set_password(service, f"{user}#{index}", part)
+                    _keyring().set_password(service, f"{user}#{index}", part)
                 digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
-                keyring.set_password(service, user, f"{_MANIFEST}{len(parts)}:{digest}")
-        except keyring.errors.KeyringError as exc:
+                _keyring().set_password(service, user, f"{_MANIFEST}{len(parts)}:{digest}")
+        except _keyring().errors.KeyringError as exc:
             raise ProfileError(
                 f"The OS keyring refused to store the {label} ({type(exc).__name__}); nothing was changed."
             ) from None
