@@ -109,6 +109,10 @@ class BatchCapture:
         wanted = list(dict.fromkeys(tx_ids))  # the same transaction twice is still one capture
         queue = iter(wanted)
         done = 0
+        # Read once for the whole batch; each capture's rules are applied again to the stored journal
+        # under the write lock before it is sent, so a transaction changed meanwhile is still safe.
+        repository = self.payments.journal.repository
+        known = await self.payments.read_store(repository.get_many, wanted)
 
         async def worker() -> None:
             nonlocal done
@@ -116,7 +120,7 @@ class BatchCapture:
                 if self._cancelled:
                     summary.not_started.append(tx_id)
                     continue
-                outcome, reason = await self._capture(tx_id)
+                outcome, reason = await self._capture(tx_id, known.pop(tx_id, None))
                 self._file(summary, tx_id, outcome, reason)
                 done += 1
                 if progress is not None:
@@ -129,9 +133,9 @@ class BatchCapture:
             self._cancelled = False
         return summary
 
-    async def _capture(self, tx_id: str) -> tuple[PaymentOutcome | None, str]:
+    async def _capture(self, tx_id: str, known: Transaction | None) -> tuple[PaymentOutcome | None, str]:
         try:
-            return await self.payments.capture(tx_id), ""
+            return await self.payments.capture(tx_id, known=known), ""
         except (RuleViolation, PaymentInputError, ProfileError, KeyError) as exc:
             return None, getattr(exc, "message", "") or str(exc)
 

@@ -187,9 +187,16 @@ class PaymentService(CardPayments):
         return await self.outcome(op)
 
     # -- follow-ups ---------------------------------------------------------------------------
-    async def capture(self, tx_id: str, amount: Money | None = None) -> PaymentOutcome:
-        """Capture all or part of a pre-authorisation (without an amount: all that is still capturable)."""
-        return await self._follow_up(tx_id, OperationKind.CAPTURE, amount)
+    async def capture(
+        self, tx_id: str, amount: Money | None = None, *, known: Transaction | None = None
+    ) -> PaymentOutcome:
+        """Capture all or part of a pre-authorisation (without an amount: all that is still capturable).
+
+        `known` is the transaction as read a moment ago (the end-of-day batch reads all of them at once):
+        the capture is built from it instead of a fresh read. Nothing is lost if it is stale: the rules are
+        applied again to the stored journal, under the write lock, before anything is sent.
+        """
+        return await self._follow_up(tx_id, OperationKind.CAPTURE, amount, known=known)
 
     async def void(self, tx_id: str) -> PaymentOutcome:
         """Cancel a pre-authorisation (or a same-day sale where allowed), for the amount it was opened for."""
@@ -201,9 +208,15 @@ class PaymentService(CardPayments):
         return await self._follow_up(tx_id, OperationKind.REFUND, amount, reason)
 
     async def _follow_up(
-        self, tx_id: str, kind: OperationKind, amount: Money | None, reason: str = ""
+        self,
+        tx_id: str,
+        kind: OperationKind,
+        amount: Money | None,
+        reason: str = "",
+        *,
+        known: Transaction | None = None,
     ) -> PaymentOutcome:
-        tx = await self.journal.get(tx_id)
+        tx = known if known is not None and known.id == tx_id else await self.journal.get(tx_id)
         parent = tx.first_operation
         if amount is None:
             amount = tx.capturable if kind is OperationKind.CAPTURE else tx.amount

@@ -3,15 +3,18 @@ and writes queued together committed together (group commit).
 
 The journal and the audit trail hand their database calls to the same worker, so the database has one
 writer in this process (two would wait on each other's lock) and a burst of writes (the end-of-day
-batch: captures written ahead, marked sent, answered, audited) shares commits. Each write still runs
-in its own savepoint and fails alone (terminal/store/groups.py); an awaited write returns only once the
-commit that holds it is durable, so "written ahead before sending" means what it meant with one commit
-per write. A read waits for the writes queued before it, and sees them.
+batch: captures written ahead, marked sent, answered, audited) shares commits. A write still fails
+alone: when one of a group fails, the group is rolled back and its writes run again one by one
+(terminal/store/groups.py).
+An awaited write returns only once the commit that holds it is durable, so "written ahead before
+sending" means what it meant with one commit per write. A read waits for the writes queued before it,
+and sees them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -22,6 +25,8 @@ from typing import Any, TypeVar
 from terminal.store.groups import WriteGroups
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # At most this many writes share one commit: the first caller of a group waits for all of them.
 GROUP_LIMIT = 32
@@ -108,37 +113,31 @@ class StoreWorker:
                 self._commit_together(group)
 
     def _commit_together(self, group: list[_Job]) -> None:
+        """Run the group's writes in one transaction and commit once; if any of them (or the commit) fails,
+        roll all back and run each alone, so that only the failing write fails (a repository write is a
+        function of its arguments and the database, safe to run again after a rollback)."""
         assert self._groups is not None
-        outcomes: list[tuple[bool, Any]] = []
+        live = [job for job in group if job.future.set_running_or_notify_cancel()]
+        results: list[Any] = []
         try:
             with self._groups.group():
-                for job in group:
-                    if not job.future.set_running_or_notify_cancel():
-                        outcomes.append((False, None))
-                        continue
-                    try:
-                        outcomes.append((True, job.fn()))
-                    except BaseException as exc:  # this write alone is rolled back (its savepoint)
-                        outcomes.append((False, exc))
-        except BaseException as exc:
-            # BEGIN or COMMIT failed: nothing of the group is stored, whatever each write returned. After a
-            # failed BEGIN no write has started: each is failed here too, or its caller would wait forever.
-            for job in group:
-                if job.future.running() or job.future.set_running_or_notify_cancel():
-                    job.future.set_exception(exc)
+                for job in live:
+                    results.append(job.fn())
+        except BaseException:
+            log.debug("A write group of %d failed; running its writes one by one", len(live))
+            for job in live:
+                _settle(job)
             return
-        for job, (ok, value) in zip(group, outcomes, strict=True):
-            if not job.future.running():
-                continue
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(value)
+        for job, value in zip(live, results, strict=True):
+            job.future.set_result(value)
 
 
 def _run(job: _Job) -> None:
-    if not job.future.set_running_or_notify_cancel():
-        return
+    if job.future.set_running_or_notify_cancel():
+        _settle(job)
+
+
+def _settle(job: _Job) -> None:
     try:
         job.future.set_result(job.fn())
     except BaseException as exc:

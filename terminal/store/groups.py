@@ -2,11 +2,12 @@
 
 A repository write asks `write_groups(engine).begin()` for its connection. Outside a group that is a
 database transaction of its own, committed when the block ends, as before. Inside `group()` (entered by
-the store's worker thread around writes queued at the same moment) it is a SAVEPOINT on the group's one
-transaction: a write that fails rolls back to its savepoint alone, the others stand, and the group
-commits once at the end. Nothing of the group is durable until that commit, and the worker tells no
-caller its write is done before it (services/store_worker.py). The end-of-day batch's captures, their
-sent marks, answers and audit entries thus share fsyncs instead of paying one each.
+the store's worker thread around writes queued at the same moment) it is the group's one transaction,
+committed once at the end. Nothing of the group is durable until that commit, and the worker tells no
+caller its write is done before it; if any write of the group fails, the worker rolls the whole group
+back and runs each write again alone, so that the failing one fails alone (services/store_worker.py).
+The end-of-day batch's captures, their sent marks, answers and audit entries thus share commits instead
+of paying one each.
 
 The group's connection is per thread, so only the thread that opened a group writes into it; writes
 from any other thread keep their own transactions.
@@ -28,7 +29,7 @@ _GROUPS: WeakKeyDictionary[Engine, WriteGroups] = WeakKeyDictionary()
 
 
 class WriteGroups:
-    """The write transactions of one engine: each its own, or savepoints of a group on this thread."""
+    """The write transactions of one engine: each its own, or one group's on this thread."""
 
     def __init__(self, engine: Engine) -> None:
         self._writer = writer(engine)
@@ -60,8 +61,7 @@ class WriteGroups:
             with self._writer.begin() as own:
                 yield own
             return
-        with connection.begin_nested():
-            yield connection
+        yield connection
 
 
 def write_groups(engine: Engine) -> WriteGroups:

@@ -11,7 +11,7 @@ number (13-19 digits passing Luhn).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,20 +137,30 @@ class TransactionRepository:
             _check_currency(op, tx.currency)
             op_values.append(_operation_values(op, seq))
         with self._writing(f"add transaction {tx.id}") as conn:
+            # The primary key and the unique merchant reference refuse a duplicate; no read asks first.
+            try:
+                conn.execute(sql.INSERT_TRANSACTION, tx_values)
+            except IntegrityError as exc:
+                raise self._duplicate(tx, exc) from None
+            for op, values in zip(tx.operations, op_values, strict=True):
+                _insert_operation(conn, op, values)
+
+    def _duplicate(self, tx: Transaction, exc: IntegrityError) -> Exception:
+        """What a refused new transaction row means, read from what is committed (the write's own
+        transaction may be unusable after the error, on PostgreSQL)."""
+        if "merchant_reference" not in str(exc.orig):
+            return DuplicateError(f"Transaction {tx.id} is already stored")
+        with self._reading() as conn:
             if conn.execute(sql.TRANSACTION_ID, {"tx_id": tx.id}).first():
-                raise DuplicateError(f"Transaction {tx.id} is already stored")
+                return DuplicateError(f"Transaction {tx.id} is already stored")
             other = conn.execute(
                 sql.TRANSACTION_BY_REFERENCE,
                 {"gateway": tx.gateway, "profile": tx.profile, "reference": tx.merchant_reference},
-            ).first()
-            if other:
-                raise DuplicateReferenceError(
-                    f"Merchant reference {tx.merchant_reference} is already used at "
-                    f"{tx.gateway}/{tx.profile} (transaction {other.id})"
-                )
-            conn.execute(sql.INSERT_TRANSACTION, tx_values)
-            for op, values in zip(tx.operations, op_values, strict=True):
-                _insert_operation(conn, op, values)
+            ).scalar_one_or_none()
+        where = f"{tx.gateway}/{tx.profile}" + (f" (transaction {other})" if other else "")
+        return DuplicateReferenceError(
+            f"Merchant reference {tx.merchant_reference} is already used at {where}"
+        )
 
     def append_operation(
         self, op: Operation, *, check: Callable[[Transaction], str | None] | None = None
@@ -256,6 +266,11 @@ class TransactionRepository:
         """The transaction with its journal, or None."""
         with self._reading() as conn:
             return sql.load_one(conn, tx_id)
+
+    def get_many(self, tx_ids: Iterable[str]) -> dict[str, Transaction]:
+        """Transactions by id with their journals (absent ids are left out), a few queries in all."""
+        with self._reading() as conn:
+            return sql.load(conn, tx_ids)
 
     def get_by_reference(self, gateway: str, profile: str, merchant_reference: str) -> Transaction | None:
         """The transaction opened with this merchant reference at this gateway and profile, or None."""
