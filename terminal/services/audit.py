@@ -18,6 +18,7 @@ import json
 import logging
 import socket
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -163,13 +164,34 @@ class AuditTrail:
 
         return await self.worker.write(write)
 
+    def record_soon(self, event: Event | str, **kwargs: Any) -> None:
+        """`record` queued on the store's worker, not waited for: the entry of a money action, written in
+        order after the operation it describes (queued on the same worker before it), often in the same
+        commit as other writes. The caller gets its answer without waiting for one more commit; a crash
+        before the commit loses the entry exactly as a crash just before an awaited write would. A
+        failure to write is logged; reads of the log (`latest`, `verify`) wait for queued entries."""
+        who = kwargs.pop("operator", None)
+        who = who if who is not None else (self.operator() or SYSTEM)
+
+        def write() -> AuditRecord:
+            return self.record(event, operator=who, **kwargs)
+
+        self.worker.submit(write, write=True).add_done_callback(_log_failure)
+
+    def flush(self) -> None:
+        """Wait until every entry queued so far is written (reads of the log see them)."""
+        if not self.worker.on_worker_thread():
+            self.worker.submit(lambda: None).result()
+
     # -- reading and checking ----------------------------------------------------------------------
     def latest(self, limit: int = 500) -> list[AuditRecord]:
         """The newest entries, newest first."""
+        self.flush()
         return self.repository.latest(limit)
 
     def verify(self) -> VerifyResult:
         """Walk the whole chain: each hash recomputed, each link to the previous entry, no gap in seq."""
+        self.flush()
         prev_hash, prev_seq, checked = GENESIS_HASH, 0, 0
         first: AuditRecord | None = None
         anchors: set[tuple[int, str]] = set()
@@ -240,6 +262,12 @@ class AuditTrail:
         """Finish pending writes (a shared worker is stopped by its owner)."""
         if self._own_worker:
             self.worker.close()
+
+
+def _log_failure(future: Future[AuditRecord]) -> None:
+    exc = future.exception() if not future.cancelled() else None
+    if exc is not None:
+        log.error("An audit entry could not be written: %s", exc)
 
 
 def _no_formula(value: str) -> str:

@@ -109,13 +109,14 @@ def _wrap(
             result = await method(*args, **kwargs)
         except Exception as exc:
             # Refused input, a rule violation or a gateway error: recorded as a failed action.
-            await audit.arecord(Event.MONEY, success=False, target=str(args[0]) if args else "",
-                                error=str(exc)[:300], **extra)  # fmt: skip
+            audit.record_soon(Event.MONEY, success=False, target=str(args[0]) if args else "",
+                              error=str(exc)[:300], **extra)  # fmt: skip
             raise
         target, detail = _described(result)
         state = detail.get("state", "")
         success = state not in ("failed", "declined")
-        await audit.arecord(Event.MONEY, success=success, target=target, **extra, **detail)
+        # Queued behind the operation's own writes on the store's worker; the clerk does not wait for it.
+        audit.record_soon(Event.MONEY, success=success, target=target, **extra, **detail)
         return result
 
     return guarded

@@ -73,6 +73,10 @@ class StoreWorker:
         """
         return await asyncio.wrap_future(self.submit(fn, write=True))
 
+    def on_worker_thread(self) -> bool:
+        """Whether the caller is running on this worker's thread."""
+        return threading.current_thread() is self._thread
+
     def close(self) -> None:
         """Finish what is queued, then stop the thread (again: nothing)."""
         with self._lock:
