@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -39,18 +38,6 @@ from terminal.store.transactions import TransactionRepository, TransactionRow
 
 T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 PAN = "4111111111111111"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(tmp_path / "data")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def repo(db: Database) -> TransactionRepository:
-    return TransactionRepository(db.engine)
 
 
 def new_id() -> str:

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +31,7 @@ from terminal.services.journal import Journal
 from terminal.services.store_worker import GROUP_LIMIT, StoreWorker
 from terminal.store import DuplicateError, DuplicateReferenceError
 from terminal.store.audit import AuditRepository
-from terminal.store.database import Database, open_database
+from terminal.store.database import Database
 from terminal.store.groups import write_groups
 from terminal.store.rows import summary_values
 from terminal.store.transactions import TransactionRepository, TransactionRow, _same_summary
@@ -45,18 +44,6 @@ S = OperationState
 # Seconds any single wait may take: every wait is bounded, so a lost future fails instead of hanging.
 WAIT = 5.0
 LIGHT = frozenset({S.CREATED, S.SENT, S.CHALLENGE})
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(tmp_path / "data")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def repo(db: Database) -> TransactionRepository:
-    return TransactionRepository(db.engine)
 
 
 @pytest.fixture
