@@ -167,8 +167,9 @@ def qt_loop() -> asyncio.AbstractEventLoop:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from terminal.ui import web_view  # noqa: F401  (QtWebEngine before the QApplication, as the shell does)
+    from terminal.ui.shell import prepare_qt
 
+    prepare_qt()  # as the terminal does: QtWebEngine may then load with the first web view
     app = QApplication.instance() or QApplication([sys.argv[0]])
     loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

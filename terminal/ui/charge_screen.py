@@ -8,6 +8,7 @@ of the customer is charged without either page unless the gateway asks for 3-D S
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -29,7 +30,9 @@ from terminal.ui.charge_form import DIRECT, HOSTED, ChargeForm, ChargeInput
 from terminal.ui.link_panel import LinkPanel
 from terminal.ui.result_panel import ResultPanel
 from terminal.ui.return_listener import PageSlot, ReturnListener
-from terminal.ui.web_view import PaymentWebView
+
+if TYPE_CHECKING:  # QtWebEngine is loaded with the first card page, not at start-up (ui/shell.py)
+    from terminal.ui.web_view import PaymentWebView
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,8 @@ class ChargeScreen(QWidget):
         await self._through_challenge(payment, challenge_slot, live=profile.live)
 
     async def _show_page(self, challenge: Challenge, slot: PageSlot, *, live: bool) -> dict[str, str]:
+        from terminal.ui.web_view import PaymentWebView
+
         # Plain http to loopback only in the sandbox; the terminal's own listener (card page, return) always.
         view = PaymentWebView(challenge, allow_loopback_http=not live, local_origin=self.listener.origin)
         view.cancelled.connect(self.cancel_card_entry)

@@ -9,7 +9,7 @@ import traceback
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from terminal.services.changes import POLL_EVERY_MS
@@ -21,16 +21,12 @@ from terminal.services.profiles import ProfileRegistry
 from terminal.services.receipts import ReceiptCopy, ReceiptSettings, build_receipt
 from terminal.services.reconciliation import Reconciler, ReconciliationReport
 from terminal.services.security import Security
-
-# QtWebEngine must be loaded before the QApplication exists.
-from terminal.ui import web_view as _web_view  # noqa: F401
 from terminal.ui.async_bridge import AsyncBridge, loop_running
 from terminal.ui.attention_screen import AttentionScreen
 from terminal.ui.charge_screen import ChargeScreen
 from terminal.ui.history_screen import HistoryScreen
 from terminal.ui.lock import SecurityUI
 from terminal.ui.main_window import MainWindow, Screen
-from terminal.ui.page_driver import click, fill_and_submit
 from terminal.ui.receipt_view import ReceiptView
 from terminal.ui.return_listener import ReturnListener
 from terminal.ui.sign_in import ensure_signed_in
@@ -303,10 +299,20 @@ class Shell:
             self._watch.cancel()
 
 
+def prepare_qt() -> None:
+    """What must be set before the QApplication exists.
+
+    QtWebEngine is loaded with the first card page, not at start-up (about 0.1 s of it): Qt allows that
+    when OpenGL contexts are shared, which otherwise importing QtWebEngineWidgets first would have set.
+    """
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
 def _qt_app() -> QApplication:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         return app
+    prepare_qt()
     app = QApplication([sys.argv[0]])
     # The session coroutine decides when to quit, after payments in flight and cleanup have finished.
     app.setQuitOnLastWindowClosed(False)
@@ -380,6 +386,8 @@ async def self_test_charge(shell: Shell, *, timeout: float = 60.0) -> int:
 
 
 async def _drive_charge(shell: Shell) -> None:
+    from terminal.ui.page_driver import click, fill_and_submit
+
     profile = next(p for p in shell.services.profiles.all() if p.gateway in _CARD_PAGE_FIELDS)
     print(f"self-test: main window built; charging on {profile.label}")
     form = shell.charge.form
