@@ -34,6 +34,9 @@ __all__ = ["RETENTION", "AuditTrail", "Event", "VerifyResult", "origin"]
 
 log = logging.getLogger(__name__)
 
+# How many times `record_soon` tries to write an entry before it logs the failure.
+_SOON_ATTEMPTS = 3
+
 # PCI DSS 10.5.1: twelve months kept; nothing younger is ever purged.
 RETENTION = timedelta(days=366)
 SYSTEM = "system"
@@ -142,7 +145,11 @@ class AuditTrail:
         operator: str | None = None,
         **detail: Any,
     ) -> AuditRecord:
-        """Append one entry, committed on return. `operator` defaults to whoever is signed in."""
+        """Append one entry, committed on return. `operator` defaults to whoever is signed in.
+
+        Entries queued with `record_soon` are written first, so the chain keeps the order of the actions.
+        """
+        self.flush()
         who = operator if operator is not None else (self.operator() or SYSTEM)
         at = self.now()
         text = _canonical(detail)
@@ -168,20 +175,40 @@ class AuditTrail:
         """`record` queued on the store's worker, not waited for: the entry of a money action, written in
         order after the operation it describes (queued on the same worker before it), often in the same
         commit as other writes. The caller gets its answer without waiting for one more commit; a crash
-        before the commit loses the entry exactly as a crash just before an awaited write would. A
-        failure to write is logged; reads of the log (`latest`, `verify`) wait for queued entries."""
+        before the commit loses the entry exactly as a crash just before an awaited write would. A write
+        that fails is tried again (up to three times in all), then logged as an error; reads of the log
+        (`latest`, `verify`) and `record` wait for queued entries."""
         who = kwargs.pop("operator", None)
         who = who if who is not None else (self.operator() or SYSTEM)
 
         def write() -> AuditRecord:
             return self.record(event, operator=who, **kwargs)
 
-        self.worker.submit(write, write=True).add_done_callback(_log_failure)
+        def attempt(number: int) -> None:
+            def done(future: Future[AuditRecord]) -> None:
+                exc = None if future.cancelled() else future.exception()
+                if exc is None:
+                    return
+                if number < _SOON_ATTEMPTS:
+                    try:
+                        attempt(number + 1)
+                        return
+                    except RuntimeError:  # the worker closed meanwhile
+                        pass
+                log.error("An audit entry (%s) could not be written: %s", event, exc)
+
+            self.worker.submit(write, write=True).add_done_callback(done)
+
+        attempt(1)
 
     def flush(self) -> None:
         """Wait until every entry queued so far is written (reads of the log see them)."""
-        if not self.worker.on_worker_thread():
+        if self.worker.on_worker_thread():
+            return
+        try:
             self.worker.submit(lambda: None).result()
+        except RuntimeError:  # the worker is closed: nothing is queued any more
+            return
 
     # -- reading and checking ----------------------------------------------------------------------
     def latest(self, limit: int = 500) -> list[AuditRecord]:
@@ -262,12 +289,6 @@ class AuditTrail:
         """Finish pending writes (a shared worker is stopped by its owner)."""
         if self._own_worker:
             self.worker.close()
-
-
-def _log_failure(future: Future[AuditRecord]) -> None:
-    exc = future.exception() if not future.cancelled() else None
-    if exc is not None:
-        log.error("An audit entry could not be written: %s", exc)
 
 
 def _no_formula(value: str) -> str:

@@ -135,7 +135,14 @@ class BatchCapture:
 
     async def _capture(self, tx_id: str, known: Transaction | None) -> tuple[PaymentOutcome | None, str]:
         try:
-            return await self.payments.capture(tx_id, known=known), ""
+            try:
+                return await self.payments.capture(tx_id, known=known), ""
+            except RuleViolation:
+                if known is None:
+                    raise
+                # Read at the start of the batch and changed since (a partial capture elsewhere): once
+                # more from the store, as a capture on its own would.
+                return await self.payments.capture(tx_id), ""
         except (RuleViolation, PaymentInputError, ProfileError, KeyError) as exc:
             return None, getattr(exc, "message", "") or str(exc)
 

@@ -6,6 +6,7 @@ together are committed together, and each awaited write returns once it is durab
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,8 +22,9 @@ from terminal.store.transactions import TransactionRepository, TransactionRow
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# How many of the journal's latest writes `written` can still answer for (see there).
+# How many of the journal's latest writes `written` can still answer for, and for how long (see there).
 _WRITTEN_KEPT = 256
+_WRITTEN_FOR_S = 1.0
 
 
 def utc_now() -> datetime:
@@ -51,8 +53,8 @@ class Journal:
         # A worker handed in is shared (with the audit trail) and closed by whoever made it.
         self._own_worker = worker is None
         self.worker = worker or StoreWorker(write_groups(repository.engine), name="journal")
-        # op id -> the transaction as the write that stored that operation left it (read in that write).
-        self._written: dict[str, Transaction] = {}
+        # transaction id -> (when, the transaction as this journal's last write to it left it).
+        self._written: dict[str, tuple[float, Transaction]] = {}
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.worker.run(lambda: fn(*args, **kwargs))
@@ -113,24 +115,30 @@ class Journal:
         stored = await self._write(self.repository.update_operation, moved, expected_state=op.state)
         if stored is not None:
             self._keep(moved, stored)
+        else:
+            self._written.pop(op.transaction_id, None)  # the transaction changed since what is kept of it
         return moved
 
     def written(self, op: Operation) -> Transaction | None:
-        """The transaction as this journal's write of `op` (in exactly this state) stored it, once.
+        """The transaction as this journal's last write to it stored it, if that write was less than a
+        second ago and the transaction holds `op` exactly as given; taken at most once.
 
-        Read inside that write's database transaction, so it is what the store held at its commit: a
-        service showing the outcome of the operation it has just written needs no second read. Taken at
-        most once; None when this journal did not write `op` as it is (then read it with `get`).
+        Read inside that write, under its lock, so it is what the store held then: a service showing the
+        outcome of the operation it has just written needs no second read. None otherwise (then read it
+        with `get`): this journal wrote the transaction since, or not at all, or too long ago for another
+        window or terminal not to have written it meanwhile.
         """
-        tx = self._written.pop(op.id, None)
-        if tx is None:
+        kept = self._written.pop(op.transaction_id, None)
+        if kept is None:
             return None
+        at, tx = kept
         stored = next((o for o in tx.operations if o.id == op.id), None)
-        return tx if stored == op else None
+        fresh = time.monotonic() - at < _WRITTEN_FOR_S
+        return tx if fresh and stored == op else None
 
     def _keep(self, op: Operation, tx: Transaction) -> None:
-        self._written.pop(op.id, None)
-        self._written[op.id] = tx
+        self._written.pop(tx.id, None)
+        self._written[tx.id] = (time.monotonic(), tx)
         if len(self._written) > _WRITTEN_KEPT:
             del self._written[next(iter(self._written))]
 

@@ -69,7 +69,9 @@ class StoreWorker:
         """Run the write `fn` on the worker, perhaps in one commit with other writes queued with it.
 
         `fn` must write through `WriteGroups.begin()` (the repositories do): a transaction of its own,
-        opened on another connection inside a group, would wait for the group's lock forever.
+        opened on another connection inside a group, would wait for the group's lock forever. It must also
+        be safe to run again after a rollback (a function of its arguments and the database, with no effect
+        outside the transaction): when another write of its group fails, it is.
         """
         return await asyncio.wrap_future(self.submit(fn, write=True))
 
@@ -117,22 +119,65 @@ class StoreWorker:
                 self._commit_together(group)
 
     def _commit_together(self, group: list[_Job]) -> None:
-        """Run the group's writes in one transaction and commit once; if any of them (or the commit) fails,
-        roll all back and run each alone, so that only the failing write fails (a repository write is a
-        function of its arguments and the database, safe to run again after a rollback)."""
+        """Run the group's writes in one transaction and commit once.
+
+        When write k fails, the transaction is rolled back: the writes before it are committed again as a
+        group, write k runs alone (and fails alone), and the rest go on as a new group. A BEGIN that fails
+        (the database locked) fails every write of the group, and a COMMIT whose outcome is unknown (the
+        connection lost while committing) fails them all too: running them again could store twice what
+        the lost commit may have stored. Any other failed COMMIT runs each write alone.
+        """
         assert self._groups is not None
         live = [job for job in group if job.future.set_running_or_notify_cancel()]
-        results: list[Any] = []
-        try:
-            with self._groups.group():
-                for job in live:
-                    results.append(job.fn())
-        except BaseException:
-            log.debug("A write group of %d failed; running its writes one by one", len(live))
+        while live:
+            results: list[Any] = []
+            failed_at: int | None = None
+            try:
+                with self._groups.group():
+                    for index, job in enumerate(live):
+                        failed_at = index
+                        results.append(job.fn())
+                    failed_at = None
+            except BaseException as exc:
+                if failed_at is None and not results and live:
+                    failed_at = -1  # nothing ran: BEGIN failed
+                self._after_failure(live, failed_at, exc)
+                live = live[failed_at + 1 :] if failed_at is not None and failed_at >= 0 else []
+                continue
+            for job, value in zip(live, results, strict=True):
+                job.future.set_result(value)
+            return
+
+    def _after_failure(self, live: list[_Job], failed_at: int | None, exc: BaseException) -> None:
+        """Settle the writes of a group rolled back by `exc` up to `failed_at` (see _commit_together)."""
+        if failed_at == -1 or (failed_at is None and getattr(exc, "connection_invalidated", False)):
+            for job in live:
+                job.future.set_exception(exc)
+            return
+        if failed_at is None:  # the COMMIT itself was refused (a deferred constraint, the disk): one by one
+            log.debug("A write group's commit failed; running its %d writes one by one", len(live))
             for job in live:
                 _settle(job)
             return
-        for job, value in zip(live, results, strict=True):
+        before = live[:failed_at]
+        if len(before) == 1:
+            _settle(before[0])
+        elif before:
+            self._commit_together_again(before)
+        _settle(live[failed_at])
+
+    def _commit_together_again(self, jobs: list[_Job]) -> None:
+        # They succeeded together a moment ago; should they not now, each runs alone.
+        assert self._groups is not None
+        results: list[Any] = []
+        try:
+            with self._groups.group():
+                results.extend(job.fn() for job in jobs)
+        except BaseException:
+            for job in jobs:
+                _settle(job)
+            return
+        for job, value in zip(jobs, results, strict=True):
             job.future.set_result(value)
 
 

@@ -16,6 +16,7 @@ from any other thread keep their own transactions.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from weakref import WeakKeyDictionary
@@ -32,8 +33,15 @@ class WriteGroups:
     """The write transactions of one engine: each its own, or one group's on this thread."""
 
     def __init__(self, engine: Engine) -> None:
-        self._writer = writer(engine)
+        # A weak reference: the registry below must not keep a disposed engine alive through its groups.
+        self._engine = weakref.ref(engine)
         self._local = threading.local()
+
+    def _writer(self) -> Engine:
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the engine of these write groups is gone")
+        return writer(engine)
 
     def _current(self) -> Connection | None:
         return getattr(self._local, "connection", None)
@@ -46,7 +54,7 @@ class WriteGroups:
         """
         if self._current() is not None:
             raise RuntimeError("a write group is already open on this thread")
-        with self._writer.begin() as connection:
+        with self._writer().begin() as connection:
             self._local.connection = connection
             try:
                 yield
@@ -58,7 +66,7 @@ class WriteGroups:
         """A connection to write on: committed at the end of the block, or of the group it belongs to."""
         connection = self._current()
         if connection is None:
-            with self._writer.begin() as own:
+            with self._writer().begin() as own:
                 yield own
             return
         yield connection

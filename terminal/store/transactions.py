@@ -141,6 +141,11 @@ class TransactionRepository:
             try:
                 conn.execute(sql.INSERT_TRANSACTION, tx_values)
             except IntegrityError as exc:
+                text = str(exc.orig)
+                if not (
+                    "merchant_reference" in text or "transactions.id" in text or "pk_transactions" in text
+                ):
+                    raise  # another constraint (a check): the generic message of _writing names it
                 raise self._duplicate(tx, exc) from None
             for op, values in zip(tx.operations, op_values, strict=True):
                 _insert_operation(conn, op, values)
@@ -181,6 +186,8 @@ class TransactionRepository:
                     f"Transaction {op.transaction_id} is not stored; cannot append operation {op.id}"
                 )
             _check_currency(op, locked.row.currency)
+            if any(stored_op.id == op.id for stored_op in locked.journal):
+                raise DuplicateError(f"Operation {op.id} is already stored")
             stored = locked.transaction()
             if check is not None:
                 reason = check(stored)

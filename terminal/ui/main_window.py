@@ -186,10 +186,10 @@ class MainWindow(QMainWindow):
         placeholder = self._placeholders.pop(id(entry))
         current = self.screens.currentWidget() is placeholder
         self.screens.insertWidget(self.screens.indexOf(placeholder), widget)
+        if current:
+            self.screens.setCurrentWidget(widget)  # before the placeholder goes, or the next page shows
         self.screens.removeWidget(placeholder)
         placeholder.deleteLater()
-        if current:
-            self.screens.setCurrentWidget(widget)
 
     def show_entry(self, entry: Screen) -> None:
         """Show a navigation entry (built first if need be)."""

@@ -503,19 +503,23 @@ def test_journal_written_is_none_for_an_operation_it_did_not_write_so(repo: Tran
     tx = make_tx((K.SALE, 1000, S.SUCCEEDED))
     refund = make_op(tx.id, K.REFUND, 250)
 
-    async def scenario() -> tuple[Transaction | None, Transaction | None, Transaction | None]:
+    async def scenario() -> tuple[Transaction | None, ...]:
         await journal.open(tx)
         await journal.append(refund)
         elsewhere = replace(refund, state=S.SENT)  # not what this journal stored
-        return journal.written(elsewhere), journal.written(refund), journal.written(tx.operations[0])
+        refused = journal.written(elsewhere), journal.written(refund)
+        await journal.append(second := make_op(tx.id, K.REFUND, 100))
+        # The journal's last write to a transaction answers for any operation it holds as given, once.
+        return (*refused, journal.written(tx.operations[0]), journal.written(second))
 
     try:
-        elsewhere, after_elsewhere, opening = asyncio.run(scenario())
+        elsewhere, after_elsewhere, latest, taken = asyncio.run(scenario())
     finally:
         journal.close()
     assert elsewhere is None
     assert after_elsewhere is None  # taken (and refused) by the first call
-    assert opening is not None and opening.operations == tx.operations
+    assert latest is not None and len(latest.operations) == 3 and latest == repo.get(tx.id)
+    assert taken is None  # the last write's copy was taken by the call before
 
 
 def test_audit_and_journal_share_a_worker_and_a_sound_chain(
@@ -559,3 +563,78 @@ def test_audit_and_journal_share_a_worker_and_a_sound_chain(
     journal.close()
     audit.close()
     assert worker.submit(repo.count).result(WAIT) == len(opened)
+
+
+def test_writes_before_a_failing_one_are_committed_together_and_the_rest_go_on(
+    db: Database, repo: TransactionRepository, worker: StoreWorker
+) -> None:
+    (existing,) = seeded_sales(repo, 1)
+    before = [make_tx((K.SALE, 200 + n, S.CREATED)) for n in range(3)]
+    clash = make_tx((K.SALE, 300, S.CREATED), reference=existing.merchant_reference)
+    after = [make_tx((K.SALE, 400 + n, S.CREATED)) for n in range(3)]
+    commits = commits_of(db.engine)
+    with held(worker):
+        futures = [worker.submit(partial(repo.add, tx), write=True) for tx in [*before, clash, *after]]
+    outcomes = [future.exception(WAIT) for future in futures]
+    assert outcomes[:3] == [None] * 3 and outcomes[4:] == [None] * 3
+    assert isinstance(outcomes[3], DuplicateReferenceError)
+    # The three before the clash once more as a group, the clash alone (no commit), the three after as one.
+    assert len(commits) == 2
+    assert all(repo.get(tx.id) == tx for tx in [*before, *after]) and repo.get(clash.id) is None
+
+
+def test_a_commit_whose_outcome_is_unknown_fails_every_write_and_runs_none_again(
+    db: Database, repo: TransactionRepository, worker: StoreWorker
+) -> None:
+    opened = [make_tx((K.SALE, 500 + n, S.CREATED)) for n in range(3)]
+    runs: list[str] = []
+    lost = threading.Event()
+
+    class ConnectionLost(Exception):
+        connection_invalidated = True  # as SQLAlchemy marks a DBAPI error that lost the connection
+
+    def commit_lost(_conn: Connection) -> None:
+        if lost.is_set() and threading.current_thread().name == "store-test":
+            raise ConnectionLost("server closed the connection during COMMIT")
+
+    def add(tx: Transaction) -> None:
+        runs.append(tx.id)
+        repo.add(tx)
+
+    event.listen(db.engine, "commit", commit_lost)
+    try:
+        with held(worker):
+            lost.set()
+            futures = [worker.submit(partial(add, tx), write=True) for tx in opened]
+        failures = [future.exception(WAIT) for future in futures]
+    finally:
+        lost.clear()
+        event.remove(db.engine, "commit", commit_lost)
+    assert all(isinstance(failure, ConnectionLost) for failure in failures), failures
+    assert runs == [tx.id for tx in opened]  # each ran once: none was tried again
+
+
+def test_audit_entries_queued_soon_come_before_one_recorded_at_once_and_survive_a_failure(
+    db: Database, worker: StoreWorker
+) -> None:
+    audit = AuditTrail(AuditRepository(db.engine), worker=worker, workstation="till-1/tester")
+    failing = threading.Event()
+
+    def refuse_once(_conn: Connection) -> None:
+        if failing.is_set() and threading.current_thread().name == "store-test":
+            failing.clear()  # the first attempt's commit fails; the second is let through
+            raise sqlite3.OperationalError("disk I/O error")
+
+    event.listen(db.engine, "commit", refuse_once)
+    try:
+        with held(worker):
+            failing.set()
+            audit.record_soon(Event.MONEY, target="tx-1", operator="cleo")
+            audit.record_soon(Event.MONEY, target="tx-2", operator="cleo")
+        # Recorded at once from this thread: written after the queued ones, whatever their first try did.
+        audit.record(Event.SIGN_OUT, target="cleo", operator="cleo")
+    finally:
+        event.remove(db.engine, "commit", refuse_once)
+    entries = list(reversed(audit.latest(10)))
+    assert [e.target for e in entries] == ["tx-1", "tx-2", "cleo"], entries
+    assert audit.verify().ok
