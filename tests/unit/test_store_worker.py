@@ -308,34 +308,25 @@ def test_close_finishes_queued_work_then_refuses_more(
     db: Database, repo: TransactionRepository, worker: StoreWorker
 ) -> None:
     opened = [make_tx((K.SALE, 100 + n, S.CREATED)) for n in range(5)]
-    started, release = threading.Event(), threading.Event()
-
-    def block() -> bool:
-        started.set()
-        return release.wait(WAIT)
-
-    blocker = worker.submit(block)
-    assert started.wait(WAIT)
-    writes = [worker.submit(partial(repo.add, tx), write=True) for tx in opened]
-    count = worker.submit(repo.count)
     closing = threading.Thread(target=worker.close)
-    closing.start()
-    refused = False
-    for _ in range(500):  # bounded: until close() has marked the worker closed
-        try:
-            worker.submit(repo.count).cancel()
-        except RuntimeError:
-            refused = True
-            break
-        threading.Event().wait(0.01)
-    assert refused
-    assert closing.is_alive()  # close() waits for the queued work
-    assert not any(future.done() for future in writes)
-    release.set()
+    with held(worker):
+        writes = [worker.submit(partial(repo.add, tx), write=True) for tx in opened]
+        count = worker.submit(repo.count)
+        closing.start()
+        refused = False
+        for _ in range(500):  # bounded: until close() has marked the worker closed
+            try:
+                worker.submit(repo.count).cancel()
+            except RuntimeError:
+                refused = True
+                break
+            threading.Event().wait(0.01)
+        assert refused
+        assert closing.is_alive()  # close() waits for the queued work
+        assert not any(future.done() for future in writes)
     closing.join(WAIT)
     assert not closing.is_alive()
 
-    assert blocker.result(0) is True
     assert [future.result(0) for future in writes] == [None] * len(opened)
     assert count.result(0) == len(opened)
     assert repo.count() == len(opened)
