@@ -163,13 +163,7 @@ class AuditTrail:
 
     async def arecord(self, event: Event | str, **kwargs: Any) -> AuditRecord:
         """`record` off the event loop's thread (the UI never waits on an fsync)."""
-        who = kwargs.pop("operator", None)
-        who = who if who is not None else (self.operator() or SYSTEM)  # read now, on the caller's thread
-
-        def write() -> AuditRecord:
-            return self.record(event, operator=who, **kwargs)
-
-        return await self.worker.write(write)
+        return await self.worker.write(self._entry_writer(event, kwargs))
 
     def record_soon(self, event: Event | str, **kwargs: Any) -> None:
         """`record` queued on the store's worker, not waited for: the entry of a money action, written in
@@ -178,28 +172,34 @@ class AuditTrail:
         before the commit loses the entry exactly as a crash just before an awaited write would. A write
         that fails is tried again (up to three times in all), then logged as an error; reads of the log
         (`latest`, `verify`) and `record` wait for queued entries."""
+        self._submit_soon(self._entry_writer(event, kwargs), event, attempt=1)
+
+    def _entry_writer(self, event: Event | str, kwargs: dict[str, Any]) -> Callable[[], AuditRecord]:
         who = kwargs.pop("operator", None)
-        who = who if who is not None else (self.operator() or SYSTEM)
+        who = who if who is not None else (self.operator() or SYSTEM)  # read now, on the caller's thread
 
         def write() -> AuditRecord:
             return self.record(event, operator=who, **kwargs)
 
-        def attempt(number: int) -> None:
-            def done(future: Future[AuditRecord]) -> None:
-                exc = None if future.cancelled() else future.exception()
-                if exc is None:
-                    return
-                if number < _SOON_ATTEMPTS:
-                    try:
-                        attempt(number + 1)
-                        return
-                    except RuntimeError:  # the worker closed meanwhile
-                        pass
-                log.error("An audit entry (%s) could not be written: %s", event, exc)
+        return write
 
-            self.worker.submit(write, write=True).add_done_callback(done)
+    def _submit_soon(self, write: Callable[[], AuditRecord], event: Event | str, attempt: int) -> None:
+        future = self.worker.submit(write, write=True)
+        future.add_done_callback(lambda done: self._after_soon(done, write, event, attempt))
 
-        attempt(1)
+    def _after_soon(
+        self, done: Future[AuditRecord], write: Callable[[], AuditRecord], event: Event | str, attempt: int
+    ) -> None:
+        exc = None if done.cancelled() else done.exception()
+        if exc is None:
+            return
+        if attempt < _SOON_ATTEMPTS:
+            try:
+                self._submit_soon(write, event, attempt + 1)
+                return
+            except RuntimeError:  # the worker closed meanwhile
+                pass
+        log.error("An audit entry (%s) could not be written: %s", event, exc)
 
     def flush(self) -> None:
         """Wait until every entry queued so far is written (reads of the log see them)."""

@@ -98,8 +98,7 @@ class Journal:
     async def open(self, tx: Transaction) -> None:
         """Write a new transaction with its opening operation."""
         await self._write(self.repository.add, tx)
-        for op in tx.operations:
-            self._keep(op, tx)
+        self._keep(tx)
 
     async def append(self, op: Operation, check: Callable[[Transaction], str | None] | None = None) -> None:
         """Write a follow-up operation (write-ahead: durable before anything is sent).
@@ -107,14 +106,14 @@ class Journal:
         `check` re-applies the ledger's rules to the transaction as stored, under the database's write lock:
         RuleViolation when another window or terminal got there first.
         """
-        self._keep(op, await self._write(self.repository.append_operation, op, check=check))
+        self._keep(await self._write(self.repository.append_operation, op, check=check))
 
     async def move(self, op: Operation, state: OperationState, **outcome: object) -> Operation:
         """Move an operation to `state` with outcome fields, durably."""
         moved = op.moved_to(state, self.now(), **outcome)  # type: ignore[arg-type]
         stored = await self._write(self.repository.update_operation, moved, expected_state=op.state)
         if stored is not None:
-            self._keep(moved, stored)
+            self._keep(stored)
         else:
             self._written.pop(op.transaction_id, None)  # the transaction changed since what is kept of it
         return moved
@@ -136,7 +135,7 @@ class Journal:
         fresh = time.monotonic() - at < _WRITTEN_FOR_S
         return tx if fresh and stored == op else None
 
-    def _keep(self, op: Operation, tx: Transaction) -> None:
+    def _keep(self, tx: Transaction) -> None:
         self._written.pop(tx.id, None)
         self._written[tx.id] = (time.monotonic(), tx)
         if len(self._written) > _WRITTEN_KEPT:

@@ -30,8 +30,6 @@ def keyring_module() -> ModuleType:
     return keyring
 
 
-_keyring = keyring_module
-
 # The published sandbox credentials (docs/SANDBOX.md): public test values, not secrets.
 SANDBOX_CREDENTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "ogopay": ({"merchant_id": "sandbox-merchant"}, {"secret": "sandbox-ogo-secret"}),
@@ -117,7 +115,7 @@ class SecretStore:
 
     def backend_problem(self) -> str | None:
         """Why the keyring cannot hold secrets on this machine (None when it can)."""
-        backend = _keyring().get_keyring()
+        backend = keyring_module().get_keyring()
         module = type(backend).__module__
         if any(module.startswith(prefix) for prefix in self._REFUSED):
             return (
@@ -133,8 +131,8 @@ class SecretStore:
         if problem:
             raise ProfileError(problem)
         try:
-            value: str | None = _keyring().get_password(KEYRING_SERVICE, f"{profile_id}/{name}")
-        except _keyring().errors.KeyringError as exc:
+            value: str | None = keyring_module().get_password(KEYRING_SERVICE, f"{profile_id}/{name}")
+        except keyring_module().errors.KeyringError as exc:
             raise ProfileError(f"The OS keyring could not be read: {exc}") from None
         if not value:
             raise ProfileError(

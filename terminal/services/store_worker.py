@@ -127,58 +127,41 @@ class StoreWorker:
         connection lost while committing) fails them all too: running them again could store twice what
         the lost commit may have stored. Any other failed COMMIT runs each write alone.
         """
+        self._commit_live([job for job in group if job.future.set_running_or_notify_cancel()])
+
+    def _commit_live(self, live: list[_Job]) -> None:
         assert self._groups is not None
-        live = [job for job in group if job.future.set_running_or_notify_cancel()]
         while live:
             results: list[Any] = []
-            failed_at: int | None = None
+            began = False
             try:
                 with self._groups.group():
-                    for index, job in enumerate(live):
-                        failed_at = index
+                    began = True
+                    for job in live:
                         results.append(job.fn())
-                    failed_at = None
             except BaseException as exc:
-                if failed_at is None and not results and live:
-                    failed_at = -1  # nothing ran: BEGIN failed
-                self._after_failure(live, failed_at, exc)
-                live = live[failed_at + 1 :] if failed_at is not None and failed_at >= 0 else []
+                live = self._after_failure(live, began, len(results), exc)
                 continue
             for job, value in zip(live, results, strict=True):
                 job.future.set_result(value)
             return
 
-    def _after_failure(self, live: list[_Job], failed_at: int | None, exc: BaseException) -> None:
-        """Settle the writes of a group rolled back by `exc` up to `failed_at` (see _commit_together)."""
-        if failed_at == -1 or (failed_at is None and getattr(exc, "connection_invalidated", False)):
+    def _after_failure(self, live: list[_Job], began: bool, ran: int, exc: BaseException) -> list[_Job]:
+        """Settle what a group rolled back by `exc` can settle (see _commit_together); the writes left to
+        run as the next group."""
+        at_commit = ran == len(live)
+        if not began or (at_commit and getattr(exc, "connection_invalidated", False)):
             for job in live:
                 job.future.set_exception(exc)
-            return
-        if failed_at is None:  # the COMMIT itself was refused (a deferred constraint, the disk): one by one
+            return []
+        if at_commit:  # the COMMIT itself was refused (a deferred constraint, the disk): one by one
             log.debug("A write group's commit failed; running its %d writes one by one", len(live))
             for job in live:
                 _settle(job)
-            return
-        before = live[:failed_at]
-        if len(before) == 1:
-            _settle(before[0])
-        elif before:
-            self._commit_together_again(before)
-        _settle(live[failed_at])
-
-    def _commit_together_again(self, jobs: list[_Job]) -> None:
-        # They succeeded together a moment ago; should they not now, each runs alone.
-        assert self._groups is not None
-        results: list[Any] = []
-        try:
-            with self._groups.group():
-                results.extend(job.fn() for job in jobs)
-        except BaseException:
-            for job in jobs:
-                _settle(job)
-            return
-        for job, value in zip(jobs, results, strict=True):
-            job.future.set_result(value)
+            return []
+        self._commit_live(live[:ran])  # those before the failing write, together again
+        _settle(live[ran])
+        return live[ran + 1 :]
 
 
 def _run(job: _Job) -> None:

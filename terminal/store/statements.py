@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
 
 from terminal.domain.ledger import Operation, Transaction
 from terminal.store.rows import _operation, _transaction, summary_values
@@ -54,16 +54,13 @@ IN_CHUNK = 500
 
 def load_one(conn: Connection, tx_id: str) -> Transaction | None:
     """One transaction with its journal, or None: two indexed reads."""
-    row = conn.execute(_ONE_TRANSACTION, {"tx_id": tx_id}).first()
-    if row is None:
-        return None
-    journal = [_operation(op) for op in conn.execute(_ONE_JOURNAL, {"tx_id": tx_id})]
-    return _transaction(row, journal)
+    read = _read_one(conn, tx_id, _ONE_TRANSACTION)
+    return None if read is None else read.transaction()
 
 
 @dataclass(frozen=True, slots=True)
 class Locked:
-    """A transaction read for a write, its row locked until the write ends: row, journal, last seq."""
+    """A transaction as read: its row (locked until the write ends when read for one), journal, last seq."""
 
     row: Row[Any]
     journal: list[Operation]
@@ -84,7 +81,11 @@ class Locked:
 
 def lock_for_write(conn: Connection, tx_id: str) -> Locked | None:
     """The transaction's row (locked) and journal, inside the caller's write; None when not stored."""
-    row = conn.execute(_ONE_TRANSACTION_FOR_UPDATE, {"tx_id": tx_id}).first()
+    return _read_one(conn, tx_id, _ONE_TRANSACTION_FOR_UPDATE)
+
+
+def _read_one(conn: Connection, tx_id: str, statement: Select[Any]) -> Locked | None:
+    row = conn.execute(statement, {"tx_id": tx_id}).first()
     if row is None:
         return None
     rows = conn.execute(_ONE_JOURNAL, {"tx_id": tx_id}).all()

@@ -411,8 +411,7 @@ def _same_summary(before: OperationState, after: OperationState) -> bool:
     sent, challenge) none of these changes, and amounts count succeeded operations only; so the summary
     columns need no rewrite and the journal no read (tests/unit/test_store_worker.py checks it).
     """
-    alike = (OperationState.UNKNOWN,)
-    return not (before.is_final or after.is_final or before in alike or after in alike)
+    return not (before.is_final or after.is_final or OperationState.UNKNOWN in (before, after))
 
 
 def _insert_operation(conn: Connection, op: Operation, values: dict[str, Any]) -> None:

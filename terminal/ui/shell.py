@@ -114,9 +114,7 @@ class Shell:
             self._detail = DetailScreen(services.history, services.payments, self.bridge, services.payouts)
             self._detail.back_requested.connect(self.window.show_history)
             self._detail.changed.connect(lambda _tx_id: self.history.refresh())
-            receipt_requested = getattr(self._detail, "receipt_requested", None)
-            if receipt_requested is not None:
-                receipt_requested.connect(self.open_receipt)
+            self._detail.receipt_requested.connect(self.open_receipt)
         return self._detail
 
     @property
