@@ -37,6 +37,9 @@ class _Job:
     fn: Callable[[], Any]
     write: bool
     future: Future[Any] = field(default_factory=Future)
+    # An awaiting coroutine's future on its event loop: the worker hands it the outcome together with
+    # the others of its group, in one wake-up of that loop (see `_hand_over`).
+    waiter: asyncio.Future[Any] | None = None
 
 
 class StoreWorker:
@@ -53,17 +56,28 @@ class StoreWorker:
     # -- asking ---------------------------------------------------------------------------------
     def submit(self, fn: Callable[[], T], *, write: bool = False) -> Future[T]:
         """Queue `fn`; its future is done once it ran (and, for a write, once its commit is durable)."""
-        job = _Job(fn, write)
+        return self._queue_job(_Job(fn, write)).future
+
+    def _queue_job(self, job: _Job) -> _Job:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the store's worker is closed")
             self._queue.put(job)
-        return job.future
+        return job
+
+    async def _await(self, fn: Callable[[], T], write: bool) -> T:
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        job = self._queue_job(_Job(fn, write, waiter=waiter))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            job.future.cancel()  # not started yet: it never runs (as asyncio.wrap_future would do)
+            raise
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run `fn` alone on the worker, after everything queued before it: a read, or a write that opens
         its own transaction or lock (an advisory lock, the audit purge)."""
-        return await asyncio.wrap_future(self.submit(fn))
+        return await self._await(fn, write=False)
 
     async def write(self, fn: Callable[[], T]) -> T:
         """Run the write `fn` on the worker, perhaps in one commit with other writes queued with it.
@@ -73,7 +87,7 @@ class StoreWorker:
         be safe to run again after a rollback (a function of its arguments and the database, with no effect
         outside the transaction): when another write of its group fails, it is.
         """
-        return await asyncio.wrap_future(self.submit(fn, write=True))
+        return await self._await(fn, write=True)
 
     def on_worker_thread(self) -> bool:
         """Whether the caller is running on this worker's thread."""
@@ -99,6 +113,7 @@ class StoreWorker:
                 return
             if not job.write or self._groups is None:
                 _run(job)
+                _hand_over([job])
                 continue
             group = [job]
             while len(group) < GROUP_LIMIT:
@@ -117,6 +132,7 @@ class StoreWorker:
                 _run(job)
             else:
                 self._commit_together(group)
+            _hand_over(group)
 
     def _commit_together(self, group: list[_Job]) -> None:
         """Run the group's writes in one transaction and commit once.
@@ -162,6 +178,37 @@ class StoreWorker:
         self._commit_live(live[:ran])  # those before the failing write, together again
         _settle(live[ran])
         return live[ran + 1 :]
+
+
+def _hand_over(jobs: list[_Job]) -> None:
+    """Give the awaiting coroutines their outcomes: one wake-up per event loop for the whole group, not
+    one per job (each wake-up is a write to the loop's self-pipe, and a wait for the interpreter lock)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in jobs:
+        if job.waiter is not None and job.future.done():
+            by_loop.setdefault(job.waiter.get_loop(), []).append(job)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_deliver, waiting)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            log.debug("A store result arrived after its event loop closed")
+
+
+def _deliver(jobs: list[_Job]) -> None:
+    """On the waiting loop: copy each finished job's outcome into its waiter (unless cancelled since)."""
+    for job in jobs:
+        waiter = job.waiter
+        assert waiter is not None
+        if waiter.done():
+            continue
+        if job.future.cancelled():
+            waiter.cancel()
+            continue
+        exc = job.future.exception()
+        if exc is not None:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(job.future.result())
 
 
 def _run(job: _Job) -> None:

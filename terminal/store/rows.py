@@ -67,7 +67,8 @@ def _transaction(row: Row[Any], ops: Sequence[Operation]) -> Transaction:
     )
 
 
-def _operation(row: Row[Any]) -> Operation:
+def _operation(row: Any) -> Operation:
+    """An operation from a row of `operations` (or anything with its columns as attributes)."""
     return Operation(
         id=row.id,
         transaction_id=row.transaction_id,

@@ -4,6 +4,11 @@ A statement built once and executed with its values as parameters is compiled on
 SQLAlchemy's cache by identity; building `select(...).where(col == value)` on every call costs about four
 times as much (coercions and a fresh cache key each time), which a sale's few reads and writes felt.
 Every statement on the path of a money operation is here; transactions.py executes them.
+
+Fewer statements matter more than cheaper ones: the store's worker thread gives up the interpreter lock
+inside every SQLite call and, while the event loop is busy, waits for it back (docs/BENCHMARKS.md, the
+batch). So a transaction and its journal are read in one statement, and an operation marked sent is
+updated without being read first (`UPDATE_OPERATION_UNCHANGED`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ INSERT_OPERATION = insert(operations)
 UPDATE_OPERATION = update(operations).where(
     operations.c.id == bindparam("op_id"), operations.c.state == bindparam("from_state")
 )
+# The same, only while every field that never changes still holds what the caller's copy holds: an
+# operation moved without reading it first (transactions.py) cannot rewrite a different one.
+FIXED_COLUMNS = (
+    "transaction_id", "kind", "amount_minor", "currency", "idempotency_key", "merchant_reference",
+    "operator", "reason", "created_at",
+)  # fmt: skip
+UPDATE_OPERATION_UNCHANGED = UPDATE_OPERATION.where(
+    *(operations.c[name] == bindparam(f"was_{name}") for name in FIXED_COLUMNS)
+)
 UPDATE_SUMMARY = update(transactions).where(transactions.c.id == bindparam("summary_tx_id"))
 
 TRANSACTION_ID = select(transactions.c.id).where(transactions.c.id == bindparam("tx_id"))
@@ -35,12 +49,19 @@ TRANSACTION_BY_REFERENCE = select(transactions.c.id).where(
 OPERATION = select(operations).where(operations.c.id == bindparam("op_id"))
 OPERATION_FOR_UPDATE = OPERATION.with_for_update()
 
-_ONE_TRANSACTION = select(transactions).where(transactions.c.id == bindparam("tx_id"))
-# Locked for the rest of the write (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database).
-_ONE_TRANSACTION_FOR_UPDATE = _ONE_TRANSACTION.with_for_update()
-_ONE_JOURNAL = (
-    select(operations).where(operations.c.transaction_id == bindparam("tx_id")).order_by(operations.c.seq)
+# A transaction with its journal in one statement: one row per operation (the operation's columns under
+# `op_` names), or a single row of NULLs on that side when the journal is empty.
+_OP_COLUMNS = tuple(column.name for column in operations.c)
+_TX_WIDTH = len(transactions.c)
+_ONE_TRANSACTION = (
+    select(transactions, *(column.label(f"op_{column.name}") for column in operations.c))
+    .select_from(transactions.outerjoin(operations, operations.c.transaction_id == transactions.c.id))
+    .where(transactions.c.id == bindparam("tx_id"))
+    .order_by(operations.c.seq)
 )
+# Locked for the rest of the write (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database).
+# Only the transaction's row: PostgreSQL cannot lock the nullable side of an outer join.
+_ONE_TRANSACTION_FOR_UPDATE = _ONE_TRANSACTION.with_for_update(of=transactions)
 _TRANSACTIONS = select(transactions).where(transactions.c.id.in_(bindparam("ids", expanding=True)))
 _JOURNALS = (
     select(operations)
@@ -85,11 +106,28 @@ def lock_for_write(conn: Connection, tx_id: str) -> Locked | None:
 
 
 def _read_one(conn: Connection, tx_id: str, statement: Select[Any]) -> Locked | None:
-    row = conn.execute(statement, {"tx_id": tx_id}).first()
-    if row is None:
+    rows = conn.execute(statement, {"tx_id": tx_id}).all()
+    if not rows:
         return None
-    rows = conn.execute(_ONE_JOURNAL, {"tx_id": tx_id}).all()
-    return Locked(row, [_operation(op) for op in rows], max((int(op.seq) for op in rows), default=0))
+    ops = [_JournalRow(dict(zip(_OP_COLUMNS, row[_TX_WIDTH:], strict=True))) for row in rows]
+    if ops[0].id is None:  # no operation: the outer join's NULLs
+        ops = []
+    return Locked(rows[0], [_operation(op) for op in ops], max((int(op.seq) for op in ops), default=0))
+
+
+class _JournalRow:
+    """An operation's columns of a joined row, under their own names (what `_operation` reads)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def load(conn: Connection, ids: Iterable[str]) -> dict[str, Transaction]:

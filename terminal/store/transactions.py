@@ -214,6 +214,10 @@ class TransactionRepository:
         outcome["decline_code"] = op.decline_code.value if op.decline_code is not None else None
         light = expected_state is not None and _same_summary(expected_state, op.state)
         with self._writing(f"update operation {op.id}") as conn:
+            if light and _moved_unread(conn, op, expected_state, updated_at, outcome):
+                return None
+            # Read what is stored and check it: a full move, or a light one refused above (the checks
+            # below say why: stale, changed fields, illegal move, not stored).
             locked = None if light else sql.lock_for_write(conn, op.transaction_id)
             journal = locked.journal if locked is not None else []
             stored = next((o for o in journal if o.id == op.id), None)
@@ -412,6 +416,32 @@ def _same_summary(before: OperationState, after: OperationState) -> bool:
     columns need no rewrite and the journal no read (tests/unit/test_store_worker.py checks it).
     """
     return not (before.is_final or after.is_final or OperationState.UNKNOWN in (before, after))
+
+
+def _moved_unread(
+    conn: Connection,
+    op: Operation,
+    expected: OperationState | None,
+    updated_at: datetime,
+    outcome: dict[str, Any],
+) -> bool:
+    """A light move (`_same_summary`) in one statement, without reading the operation first: the update
+    applies only while the stored operation is in `expected` state and every field that never changes
+    is as in `op`, which is what the read-and-check path would have verified. False when nothing was
+    updated (stale, changed, not stored) or the move is illegal: the caller then reads and says why."""
+    if expected is None:
+        return False
+    try:
+        check_transition(expected, op.state)
+    except TransitionError:
+        return False
+    fixed = _operation_values(op, 0)
+    result = conn.execute(
+        sql.UPDATE_OPERATION_UNCHANGED,
+        {"op_id": op.id, "from_state": expected.value, "state": op.state.value, "updated_at": updated_at,
+         **outcome, **{f"was_{name}": fixed[name] for name in sql.FIXED_COLUMNS}},
+    )  # fmt: skip
+    return bool(result.rowcount == 1)
 
 
 def _insert_operation(conn: Connection, op: Operation, values: dict[str, Any]) -> None:

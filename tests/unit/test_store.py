@@ -645,3 +645,67 @@ def test_appended_operations_round_trip(
     assert repo.get(tx.id) == expected
     for op in expected.operations:
         assert repo.operation(op.id) == op
+
+
+# -- light moves (created, sent, challenge) are written without reading the operation first ------------
+LIGHT_FIXED_CHANGES = {
+    "amount": Money(999, "EUR"),
+    "idempotency_key": "other-key",
+    "kind": OperationKind.REFUND,
+    "merchant_reference": "OTHER-REF",
+    "operator": "mallory",
+    "reason": "changed",
+    "created_at": T0 - timedelta(days=1),
+}
+
+
+@pytest.mark.parametrize("field", sorted(LIGHT_FIXED_CHANGES))
+def test_light_move_refuses_a_changed_fixed_field(repo: TransactionRepository, field: str) -> None:
+    tx = make_tx()
+    repo.add(tx)
+    op = make_op(tx.id, OperationKind.SALE, 700)
+    repo.append_operation(op)
+    changed = replace(
+        op.moved_to(OperationState.SENT, T0 + timedelta(seconds=1)), **{field: LIGHT_FIXED_CHANGES[field]}
+    )
+    with pytest.raises(InvalidRecordError, match=field):
+        repo.update_operation(changed, expected_state=OperationState.CREATED)
+    assert repo.operation(op.id) == op  # nothing written
+
+
+def test_light_move_is_stale_illegal_or_missing_as_before(repo: TransactionRepository) -> None:
+    tx = make_tx()
+    repo.add(tx)
+    op = make_op(tx.id, OperationKind.SALE, 700)
+    repo.append_operation(op)
+    sent = op.moved_to(OperationState.SENT, T0 + timedelta(seconds=1), gateway_reference="G-1")
+    assert repo.update_operation(sent, expected_state=OperationState.CREATED) is None
+    assert repo.operation(op.id) == sent
+    # A second writer from the `created` copy is refused: the stored state is no longer created.
+    with pytest.raises(StaleOperationError, match="updated meanwhile"):
+        repo.update_operation(
+            op.moved_to(OperationState.SENT, T0 + timedelta(seconds=2)), expected_state=OperationState.CREATED
+        )
+    # An illegal light move (sent -> created) is refused with its reason.
+    with pytest.raises(IllegalTransitionError):
+        repo.update_operation(replace(sent, state=OperationState.CREATED), expected_state=OperationState.SENT)
+    with pytest.raises(NotFoundError):
+        repo.update_operation(
+            replace(sent, id="missing", state=OperationState.CHALLENGE), expected_state=OperationState.SENT
+        )
+    assert repo.operation(op.id) == sent
+    # The light move leaves the summary as it was and the transaction reads back whole.
+    challenge = sent.moved_to(OperationState.CHALLENGE, T0 + timedelta(seconds=3), gateway_reference="G-2")
+    assert repo.update_operation(challenge, expected_state=OperationState.SENT) is None
+    assert repo.get(tx.id) == tx.with_operation(challenge)
+
+
+def test_transaction_without_operations_reads_back(repo: TransactionRepository) -> None:
+    # One statement reads a transaction with its journal (an outer join): an empty journal is no row of NULLs.
+    tx = make_tx()
+    repo.add(tx)
+    assert tx.operations == ()
+    assert repo.get(tx.id) == tx
+    assert repo.get_many([tx.id]) == {tx.id: tx}
+    op = make_op(tx.id, OperationKind.SALE, 700)
+    assert repo.append_operation(op) == tx.with_operation(op)

@@ -629,3 +629,78 @@ def test_audit_entries_queued_soon_come_before_one_recorded_at_once_and_survive_
     entries = list(reversed(audit.latest(10)))
     assert [e.target for e in entries] == ["tx-1", "tx-2", "cleo"], entries
     assert audit.verify().ok
+
+
+# -- handing results back to the event loop --------------------------------------------------------
+
+
+def test_awaited_writes_of_one_group_wake_their_loop_once(
+    db: Database, repo: TransactionRepository, worker: StoreWorker
+) -> None:
+    sales = seeded_sales(repo, 5)
+    refunds = [make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED) for sale in sales]
+    commits = commits_of(db.engine)
+
+    async def scenario() -> list[Transaction]:
+        loop = asyncio.get_running_loop()
+        wakeups: list[Any] = []
+        original = loop.call_soon_threadsafe
+
+        def counted(callback: Any, *args: Any) -> Any:
+            wakeups.append(callback)
+            return original(callback, *args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        try:
+            with held(worker):
+                tasks = [
+                    asyncio.ensure_future(worker.write(partial(repo.append_operation, op))) for op in refunds
+                ]
+                await asyncio.sleep(0.05)  # every write is queued behind the held worker
+                assert not any(task.done() for task in tasks)
+            stored = await asyncio.wait_for(asyncio.gather(*tasks), WAIT)
+        finally:
+            loop.call_soon_threadsafe = original  # type: ignore[method-assign]
+        # The held `run` job is waited on with a plain future; the five writes share one wake-up.
+        assert len(wakeups) == 1
+        return stored
+
+    stored = asyncio.run(scenario())
+    assert commits == ["store-test"]
+    assert [tx.operations[-1] for tx in stored] == refunds
+    assert all(tx == repo.get(tx.id) for tx in stored)
+
+
+def test_a_failing_write_and_a_read_reach_their_awaiting_coroutines(
+    repo: TransactionRepository, worker: StoreWorker
+) -> None:
+    sale = seeded_sales(repo, 1)[0]
+    copy = make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED)
+
+    async def scenario() -> None:
+        first = await worker.write(partial(repo.append_operation, copy))
+        assert first.operations[-1] == copy
+        with pytest.raises(DuplicateError):
+            await worker.write(partial(repo.append_operation, copy))
+        assert await worker.run(partial(repo.get, sale.id)) == first
+
+    asyncio.run(scenario())
+
+
+def test_an_awaited_write_cancelled_before_it_starts_never_runs(
+    repo: TransactionRepository, worker: StoreWorker
+) -> None:
+    sale = seeded_sales(repo, 1)[0]
+    refund = make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED)
+
+    async def scenario() -> None:
+        with held(worker):
+            task = asyncio.ensure_future(worker.write(partial(repo.append_operation, refund)))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await worker.run(lambda: None)  # everything queued before has been dealt with
+
+    asyncio.run(scenario())
+    assert repo.get(sale.id) == sale  # the cancelled write was never run
