@@ -21,7 +21,9 @@ from terminal.services.sending import PaymentInputError, PaymentOutcome
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 4
+# Captures in flight at once: few enough not to flood a gateway, enough that their store writes share
+# commits (about five writes per commit at 8, against two or three at 4; docs/BENCHMARKS.md).
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,7 @@ def test_escape_stops_the_batch_and_what_was_sent_is_recorded(
 ) -> None:
     async def scenario(shell: Shell) -> None:
         ids = await preauths(services, 10)
-        # Each capture takes 0.4 s, so Esc lands while the first four are still in flight.
+        # Each capture takes 0.4 s, so Esc lands while the first DEFAULT_CONCURRENCY are still in flight.
         arm_fault(services, "/completion", "slow", delay_ms=400, times=10)
         QTest.keyClick(shell.window, Qt.Key.Key_F7)
         screen = shell.end_of_day
@@ -87,7 +87,7 @@ def test_escape_stops_the_batch_and_what_was_sent_is_recorded(
         text = screen.summary.text()
         captured = int(text.split(" captured")[0])
         assert "not started" in text, text
-        # The four in flight when Esc came were finished and recorded; none was started after it.
+        # Those in flight when Esc came were finished and recorded; none was started after it.
         assert captured == DEFAULT_CONCURRENCY, text
         assert f"{len(ids) - captured} not started" in text, text
         assert completions(services) == captured  # every capture sent was recorded, none more
