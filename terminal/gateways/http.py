@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from terminal.domain.scrub import scrub_headers, scrub_text, scrub_value
+from terminal.gateways.aio_network import default_transport
 from terminal.gateways.clock_observers import ClockObserver, observe_clock
 from terminal.gateways.clock_observers import observers as _clock_observers
 from terminal.gateways.errors import GatewayError, GatewayUnavailableError, OutcomeUnknownError
@@ -147,11 +148,12 @@ class GatewayHttp:
         self.timeout = timeout or DEFAULT_TIMEOUT
         self._secrets = tuple(s for s in secrets if s)
         self.log = logging.getLogger(f"terminal.gateways.{name}")
-        # verify stays at its default (True, the system's trusted roots); it is never switched off.
+        # verify stays at its default (True, the system's trusted roots); it is never switched off. The
+        # default transport runs on asyncio's own streams (gateways/aio_network.py).
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=self.timeout,
-            transport=transport,
+            transport=transport if transport is not None else default_transport(),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         )
