@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import IntegrityError
 
-from terminal.domain.ledger import RuleViolation, Transaction, TransactionState
+from terminal.domain.ledger import Operation, RuleViolation, Transaction, TransactionState
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.services.audit import AuditTrail, Event
 from terminal.services.journal import Journal
@@ -89,6 +89,12 @@ def stored_operation_ids(db: Database) -> set[str]:
         return {row[0] for row in other.execute("SELECT id FROM operations")}
 
 
+def sales_and_refunds(repo: TransactionRepository, count: int) -> tuple[list[Transaction], list[Operation]]:
+    """`count` stored sales and a refund of each, not yet written."""
+    sales = seeded_sales(repo, count)
+    return sales, [make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED) for sale in sales]
+
+
 def results(futures: list[Future[Any]]) -> list[Any]:
     return [future.result(WAIT) for future in futures]
 
@@ -106,8 +112,7 @@ def seeded_sales(repo: TransactionRepository, count: int) -> list[Transaction]:
 def test_writes_queued_together_share_one_commit_and_finish_after_it(
     db: Database, repo: TransactionRepository, worker: StoreWorker
 ) -> None:
-    sales = seeded_sales(repo, 4)
-    refunds = [make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED) for sale in sales]
+    sales, refunds = sales_and_refunds(repo, 4)
     commits = commits_of(db.engine)
     at_first_callback: dict[str, Any] = {}
 
@@ -637,8 +642,7 @@ def test_audit_entries_queued_soon_come_before_one_recorded_at_once_and_survive_
 def test_awaited_writes_of_one_group_wake_their_loop_once(
     db: Database, repo: TransactionRepository, worker: StoreWorker
 ) -> None:
-    sales = seeded_sales(repo, 5)
-    refunds = [make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED) for sale in sales]
+    _, refunds = sales_and_refunds(repo, 5)
     commits = commits_of(db.engine)
 
     async def scenario() -> list[Transaction]:
@@ -671,11 +675,16 @@ def test_awaited_writes_of_one_group_wake_their_loop_once(
     assert all(tx == repo.get(tx.id) for tx in stored)
 
 
+def sale_and_refund(repo: TransactionRepository) -> tuple[Transaction, Operation]:
+    """A stored sale and a refund of it, not yet written."""
+    sales, refunds = sales_and_refunds(repo, 1)
+    return sales[0], refunds[0]
+
+
 def test_a_failing_write_and_a_read_reach_their_awaiting_coroutines(
     repo: TransactionRepository, worker: StoreWorker
 ) -> None:
-    sale = seeded_sales(repo, 1)[0]
-    copy = make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED)
+    sale, copy = sale_and_refund(repo)
 
     async def scenario() -> None:
         first = await worker.write(partial(repo.append_operation, copy))
@@ -690,8 +699,7 @@ def test_a_failing_write_and_a_read_reach_their_awaiting_coroutines(
 def test_an_awaited_write_cancelled_before_it_starts_never_runs(
     repo: TransactionRepository, worker: StoreWorker
 ) -> None:
-    sale = seeded_sales(repo, 1)[0]
-    refund = make_op(sale.id, K.REFUND, 100, state=S.SUCCEEDED)
+    sale, refund = sale_and_refund(repo)
 
     async def scenario() -> None:
         with held(worker):
