@@ -66,8 +66,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
 
     async def aclose(self) -> None:
-        """Close the connection (without waiting for the peer)."""
-        self._writer.close()
+        """Drop the connection at once, as anyio's backend does: nothing still buffered is sent after a
+        cancelled or timed-out request, and no TLS goodbye is waited for."""
+        self._writer.transport.abort()
 
     async def start_tls(
         self,
@@ -80,10 +81,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError as exc:
-            self._writer.close()
+            self._writer.transport.abort()
             raise httpcore.ConnectTimeout(str(exc) or "timed out in the TLS handshake") from exc
         except (OSError, EOFError) as exc:  # ssl.SSLError (a refused certificate) is an OSError
-            self._writer.close()
+            self._writer.transport.abort()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         return self
 
@@ -91,6 +92,13 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         """What httpcore asks of a connection: its TLS object, addresses, socket, and whether the peer
         has sent something (or closed) while it sat idle in the pool."""
         if info == "is_readable":
+            # Anything the peer sent or did while the connection sat idle makes it unusable: bytes asyncio
+            # has already read into the stream's buffer (an unasked-for answer would otherwise be taken
+            # for the next request's), the end of the stream, an error, or bytes still in the socket.
+            reader = self._reader
+            buffered: typing.Any = getattr(reader, "_buffer", None)  # asyncio keeps no public count
+            if reader.at_eof() or reader.exception() is not None or buffered:
+                return True
             sock = self._writer.get_extra_info("socket")
             return sock is None or is_socket_readable(sock)
         if info == "ssl_object":
@@ -123,7 +131,10 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
+                # Addresses raced 0.25 s apart, as anyio does (a broken IPv6 route costs a quarter second).
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=local, happy_eyeballs_delay=0.25
+                )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc) or "timed out connecting") from exc
         except OSError as exc:
@@ -153,8 +164,12 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None,
     ) -> AsyncioStream:
         sock = writer.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+        except OSError as exc:
+            writer.transport.abort()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         self.connections_opened += 1
         return AsyncioStream(reader, writer)
 
@@ -190,6 +205,6 @@ def default_transport() -> httpx.AsyncBaseTransport | None:
     """The transport a gateway client uses: on asyncio's own streams, unless the system (the environment,
     or the OS's settings as `urllib.request.getproxies` reads them, which is what httpx reads) names a
     proxy; then None, and httpx routes requests through the proxy as it always does."""
-    if urllib.request.getproxies():
+    if any(scheme != "no" for scheme in urllib.request.getproxies()):  # NO_PROXY alone names none
         return None
     return AsyncioHTTPTransport()

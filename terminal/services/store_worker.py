@@ -205,10 +205,15 @@ def _deliver(jobs: list[_Job]) -> None:
             waiter.cancel()
             continue
         exc = job.future.exception()
-        if exc is not None:
-            waiter.set_exception(exc)
-        else:
-            waiter.set_result(job.future.result())
+        try:
+            if exc is not None:
+                waiter.set_exception(exc)
+            else:
+                waiter.set_result(job.future.result())
+        except (TypeError, RuntimeError) as refused:  # an exception asyncio will not carry (StopIteration)
+            # Each waiter gets an answer, whatever happened to the one before it.
+            waiter.set_exception(RuntimeError(f"the store call failed: {exc!r}"))
+            log.debug("A store result could not be handed over as it was: %s", refused)
 
 
 def _run(job: _Job) -> None:

@@ -59,9 +59,11 @@ _ONE_TRANSACTION = (
     .where(transactions.c.id == bindparam("tx_id"))
     .order_by(operations.c.seq)
 )
-# Locked for the rest of the write (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database).
-# Only the transaction's row: PostgreSQL cannot lock the nullable side of an outer join.
-_ONE_TRANSACTION_FOR_UPDATE = _ONE_TRANSACTION.with_for_update(of=transactions)
+# PostgreSQL: the transaction's row locked for the rest of the write, in a statement of its own before the
+# read. A locking read that waited for the lock would see the row as committed meanwhile but the journal
+# as it was when the statement began (READ COMMITTED re-checks only the locked row); the read after it
+# is a new statement with a fresh snapshot. SQLite's BEGIN IMMEDIATE already holds the whole database.
+_LOCK_TRANSACTION = select(transactions.c.id).where(transactions.c.id == bindparam("tx_id")).with_for_update()
 _TRANSACTIONS = select(transactions).where(transactions.c.id.in_(bindparam("ids", expanding=True)))
 _JOURNALS = (
     select(operations)
@@ -102,7 +104,9 @@ class Locked:
 
 def lock_for_write(conn: Connection, tx_id: str) -> Locked | None:
     """The transaction's row (locked) and journal, inside the caller's write; None when not stored."""
-    return _read_one(conn, tx_id, _ONE_TRANSACTION_FOR_UPDATE)
+    if conn.dialect.name != "sqlite":
+        conn.execute(_LOCK_TRANSACTION, {"tx_id": tx_id})
+    return _read_one(conn, tx_id, _ONE_TRANSACTION)
 
 
 def _read_one(conn: Connection, tx_id: str, statement: Select[Any]) -> Locked | None:

@@ -141,3 +141,45 @@ def test_a_system_proxy_leaves_the_transport_to_httpx(
             await http.aclose()
 
     run(scenario())
+
+
+def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(no_proxy: None) -> None:
+    """A server that answers, then sends one more (unasked-for) answer on the idle kept-alive connection:
+    the next request goes out on a new connection and gets its own answer."""
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            seen.append(head.split(b" ")[1] + b" " + await reader.readexactly(length))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nanswer")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nstale")
+            await writer.drain()
+            await reader.read()  # keep the connection open until the client drops it
+        finally:
+            writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport = AsyncioHTTPTransport()
+        try:
+            async with httpx.AsyncClient(transport=transport) as client:
+                first = await client.post(f"http://127.0.0.1:{port}/pay1", content=b"one")
+                await asyncio.sleep(0.3)  # the unasked-for answer arrives while the connection is idle
+                second = await client.post(f"http://127.0.0.1:{port}/pay2", content=b"two")
+        finally:
+            server.close()
+        assert (first.status_code, first.text, second.status_code, second.text) == (
+            200,
+            "answer",
+            200,
+            "answer",
+        )
+        assert transport.backend.connections_opened == 2
+        assert seen == [b"/pay1 one", b"/pay2 two"]
+
+    run(scenario())

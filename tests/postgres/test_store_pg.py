@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from terminal.domain.ledger import RuleViolation, Transaction
 from terminal.domain.operations import OperationKind, OperationState
+from terminal.store import statements as sql
 from terminal.store.database import Database, open_database
 from terminal.store.schema import operations, transactions
 from terminal.store.transactions import TransactionRepository, _operation_values, _transaction_values
@@ -135,3 +136,35 @@ def test_concurrent_appends_from_two_engines_are_serialised(db: Database) -> Non
             text("SELECT seq FROM operations WHERE transaction_id = :t ORDER BY seq"), {"t": tx.id}
         ).scalars()
         assert list(seqs) == [1, 2]
+
+
+def test_a_write_waiting_for_the_lock_reads_the_journal_as_committed_meanwhile(db: Database) -> None:
+    """The lock is taken in a statement of its own: a write that waited for it then reads the journal the
+    other write committed, not the one of the moment its locking statement began (READ COMMITTED)."""
+    tx = s.make_tx((OperationKind.AUTHORIZE, 900, OperationState.SUCCEEDED))
+    TransactionRepository(db.engine).add(tx)
+    capture = s.make_op(
+        tx.id, OperationKind.CAPTURE, 900, state=OperationState.SENT, at=s.T0 + timedelta(minutes=1)
+    )
+    seen: dict[str, object] = {}
+
+    def second_writer() -> None:
+        with db.engine.begin() as conn:
+            locked = sql.lock_for_write(conn, tx.id)
+            assert locked is not None
+            seen["journal"] = [(op.id, op.state) for op in locked.journal]
+            seen["last_seq"] = locked.last_seq
+
+    with db.engine.connect() as first:
+        with first.begin():
+            assert sql.lock_for_write(first, tx.id) is not None
+            waiting = threading.Thread(target=second_writer)
+            waiting.start()
+            waiting.join(timeout=1.0)
+            assert waiting.is_alive()  # blocked on the transaction's row lock
+            first.execute(insert(operations), _operation_values(capture, 2))
+        waiting.join(timeout=10)
+    assert seen == {
+        "journal": [(tx.operations[0].id, OperationState.SUCCEEDED), (capture.id, OperationState.SENT)],
+        "last_seq": 2,
+    }

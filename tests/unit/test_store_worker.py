@@ -712,3 +712,25 @@ def test_an_awaited_write_cancelled_before_it_starts_never_runs(
 
     asyncio.run(scenario())
     assert repo.get(sale.id) == sale  # the cancelled write was never run
+
+
+def test_an_exception_asyncio_will_not_carry_strands_no_other_waiter(
+    repo: TransactionRepository, worker: StoreWorker
+) -> None:
+    _, refunds = sales_and_refunds(repo, 2)
+
+    def odd() -> None:
+        raise StopIteration  # a coroutine's waiter cannot be given this one as it is
+
+    async def scenario() -> None:
+        with held(worker):
+            first = asyncio.ensure_future(worker.write(partial(repo.append_operation, refunds[0])))
+            broken = asyncio.ensure_future(worker.write(odd))
+            last = asyncio.ensure_future(worker.write(partial(repo.append_operation, refunds[1])))
+            await asyncio.sleep(0.05)
+        done = await asyncio.wait_for(asyncio.gather(first, broken, last, return_exceptions=True), WAIT)
+        assert done[0].operations[-1] == refunds[0]
+        assert isinstance(done[1], RuntimeError) and "StopIteration" in str(done[1])
+        assert done[2].operations[-1] == refunds[1]
+
+    asyncio.run(scenario())
