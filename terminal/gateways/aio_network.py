@@ -129,17 +129,9 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         """A new TCP connection to `host`:`port`."""
         local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                # Addresses raced 0.25 s apart, as anyio does (a broken IPv6 route costs a quarter second).
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=local, happy_eyeballs_delay=0.25
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc) or "timed out connecting") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return self._opened(reader, writer, socket_options)
+        # Addresses raced 0.25 s apart, as anyio does (a broken IPv6 route costs a quarter second).
+        opening = asyncio.open_connection(host, port, local_addr=local, happy_eyeballs_delay=0.25)
+        return await self._connect(opening, timeout, socket_options)
 
     async def connect_unix_socket(
         self,
@@ -148,9 +140,17 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         """A new connection to the Unix socket at `path`."""
+        return await self._connect(asyncio.open_unix_connection(path), timeout, socket_options)
+
+    async def _connect(
+        self,
+        opening: typing.Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
+        timeout: float | None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None,
+    ) -> AsyncioStream:
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path)
+                reader, writer = await opening
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc) or "timed out connecting") from exc
         except OSError as exc:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from terminal.domain.ledger import Operation, Transaction
 from terminal.store.rows import _operation, _transaction, summary_values
@@ -77,7 +78,7 @@ IN_CHUNK = 500
 
 def load_one(conn: Connection, tx_id: str) -> Transaction | None:
     """One transaction with its journal, or None: two indexed reads."""
-    read = _read_one(conn, tx_id, _ONE_TRANSACTION)
+    read = _read_one(conn, tx_id)
     return None if read is None else read.transaction()
 
 
@@ -106,32 +107,18 @@ def lock_for_write(conn: Connection, tx_id: str) -> Locked | None:
     """The transaction's row (locked) and journal, inside the caller's write; None when not stored."""
     if conn.dialect.name != "sqlite":
         conn.execute(_LOCK_TRANSACTION, {"tx_id": tx_id})
-    return _read_one(conn, tx_id, _ONE_TRANSACTION)
+    return _read_one(conn, tx_id)
 
 
-def _read_one(conn: Connection, tx_id: str, statement: Select[Any]) -> Locked | None:
-    rows = conn.execute(statement, {"tx_id": tx_id}).all()
+def _read_one(conn: Connection, tx_id: str) -> Locked | None:
+    rows = conn.execute(_ONE_TRANSACTION, {"tx_id": tx_id}).all()
     if not rows:
         return None
-    ops = [_JournalRow(dict(zip(_OP_COLUMNS, row[_TX_WIDTH:], strict=True))) for row in rows]
+    # An operation's columns of each joined row, under their own names (what `_operation` reads).
+    ops = [SimpleNamespace(**dict(zip(_OP_COLUMNS, row[_TX_WIDTH:], strict=True))) for row in rows]
     if ops[0].id is None:  # no operation: the outer join's NULLs
         ops = []
     return Locked(rows[0], [_operation(op) for op in ops], max((int(op.seq) for op in ops), default=0))
-
-
-class _JournalRow:
-    """An operation's columns of a joined row, under their own names (what `_operation` reads)."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def load(conn: Connection, ids: Iterable[str]) -> dict[str, Transaction]:
