@@ -27,7 +27,7 @@ def run(count: int = 1000) -> dict[str, Any]:
 
 
 async def _measure(data_dir: Path, count: int) -> dict[str, Any]:
-    from terminal.app import build_services
+    from terminal.assembly import build_services
     from terminal.domain.ledger import TransactionState
     from terminal.services.batch import DEFAULT_CONCURRENCY, BatchCapture
 

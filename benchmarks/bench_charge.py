@@ -34,7 +34,7 @@ def run(repeats: int = 60) -> dict[str, Any]:
 
 
 async def _measure(data_dir: Path, repeats: int) -> dict[str, Any]:
-    from terminal.app import build_services
+    from terminal.assembly import build_services
 
     services = build_services(data_dir, force_sandbox=True)
     sims = ExternalSimulators()

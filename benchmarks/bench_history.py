@@ -55,7 +55,6 @@ class _Painted:
 
 
 async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str, Any]:
-    from terminal.app import freeze_startup_heap
     from terminal.services.history import HistoryService
     from terminal.services.journal import Journal
     from terminal.store.database import open_database
@@ -63,11 +62,12 @@ async def _measure(data_dir: Path, scroll_rows: int, web_view: bool) -> dict[str
     from terminal.store.transactions import TransactionRepository
     from terminal.ui.async_bridge import AsyncBridge
     from terminal.ui.history_screen import HistoryScreen
+    from terminal.ui.startup import freeze_startup_heap
 
     database = open_database(data_dir)
     journal = Journal(TransactionRepository(database.engine))
     history = HistoryService(journal)
-    freeze_startup_heap()  # as `merchant-terminal` does once its services are built
+    freeze_startup_heap()  # as `merchant-terminal` does once its screens are built
     # The terminal opens History some time after start-up, when the service's start-up read (the store's
     # distinct customers, for searches) is done: wait for it as a clerk's first F3 would.
     await history.count_upto(HistoryQuery(), 0)

@@ -52,7 +52,7 @@ async def _bridged(bridge: Any, coro: Any) -> Any:
 
 
 async def _measure(store: Path, work: Path, charges: int, lost: int) -> dict[str, Any]:
-    from terminal.app import build_services, freeze_startup_heap
+    from terminal.assembly import build_services
     from terminal.services.export import CsvExport, ExportZone
     from terminal.services.history import HistoryService
     from terminal.services.journal import Journal
@@ -60,12 +60,13 @@ async def _measure(store: Path, work: Path, charges: int, lost: int) -> dict[str
     from terminal.store.queries import HistoryQuery
     from terminal.store.transactions import TransactionRepository
     from terminal.ui.async_bridge import AsyncBridge
+    from terminal.ui.startup import freeze_startup_heap
 
     services = build_services(work / "data", force_sandbox=True)
     big = open_database(store)
     big_journal = Journal(TransactionRepository(big.engine))
     big_history = HistoryService(big_journal)
-    freeze_startup_heap()  # as `merchant-terminal` does once its services are built
+    freeze_startup_heap()  # as `merchant-terminal` does once its screens are built
     bridge = AsyncBridge()
     monitor = StallMonitor()
     stalls: dict[str, float] = {}

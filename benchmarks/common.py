@@ -167,7 +167,7 @@ def qt_loop() -> asyncio.AbstractEventLoop:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from terminal.ui.shell import prepare_qt
+    from terminal.ui.startup import prepare_qt
 
     prepare_qt()  # as the terminal does: QtWebEngine may then load with the first web view
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -1,21 +1,27 @@
-"""Run in a child process by bench_startup: start a window and print READY at its first paint, then exit.
+"""Run in a child process by bench_startup: start a window and print a line at its first paint, then exit.
 
-`bare`: a bare PySide6 QMainWindow (the baseline). `terminal DATA_DIR`: the real `merchant-terminal`
-entry point (`terminal.app.main`) in SANDBOX mode, with a signed-in demo session (as after the sign-in
-screen) so that the window measured is the main window. The parent times from spawning this process
-to reading READY, so interpreter start-up and every import are counted.
+`bare`: a bare PySide6 QMainWindow (the baseline); prints READY at its first paint. `terminal DATA_DIR`:
+the real `merchant-terminal` entry point (`terminal.app.main`) in SANDBOX mode, with a signed-in demo
+session (as after the sign-in screen) so that the window measured is the main window. It prints READY at
+the main window's first paint (shown at once, "Opening the store…"), then USABLE when the Charge screen
+first paints (the store open, the services and the screens built), and exits. The parent times from
+spawning this process to reading each line, so interpreter start-up and every import are counted.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 
-def _ready() -> None:
-    sys.stdout.write("READY\n")
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
-    os._exit(0)  # the measurement ends at the first paint; shutting down is not start-up
+
+
+def _done() -> None:
+    os._exit(0)  # the measurement ends at the paint; shutting down is not start-up
 
 
 def bare() -> int:
@@ -24,7 +30,8 @@ def bare() -> int:
 
     class Window(QMainWindow):
         def paintEvent(self, event: object) -> None:
-            _ready()
+            _say("READY")
+            _done()
 
     app = QApplication([sys.argv[0]])
     window = Window()
@@ -35,22 +42,34 @@ def bare() -> int:
 
 def terminal(data_dir: str) -> int:
     """`merchant-terminal --data-dir DATA_DIR`, signed in as the demo administrator."""
+    from functools import partial
+
     from terminal import app
+    from terminal.ui.main_window import MainWindow
 
-    real_build = app.build_services
+    app.open_services = partial(app.open_services, sign_in_as="demo-admin")  # type: ignore[assignment]
+    real_init, real_open = MainWindow.__init__, MainWindow.open
 
-    def build_signed_in(*args: object, **kwargs: object) -> object:
-        kwargs["sign_in_as"] = "demo-admin"
-        services = real_build(*args, **kwargs)  # type: ignore[arg-type]
-        from terminal.ui.main_window import MainWindow
+    def init_and_watch(self: MainWindow) -> None:
+        real_init(self)
+        self.first_painted.connect(lambda: _say("READY"))
 
-        def first_paint(self: MainWindow, event: object) -> None:
-            _ready()
+    def open_and_watch(self: MainWindow, charge: Any, *args: Any, **kwargs: Any) -> None:
+        from PySide6.QtCore import QEvent, QObject  # imported once the window has painted
 
-        MainWindow.paintEvent = first_paint  # type: ignore[method-assign,assignment]
-        return services
+        class ChargePainted(QObject):
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    _say("USABLE")
+                    _done()
+                return False
 
-    app.build_services = build_signed_in  # type: ignore[assignment]
+        real_open(self, charge, *args, **kwargs)
+        self._probe = ChargePainted(self)  # type: ignore[attr-defined]
+        charge.installEventFilter(self._probe)  # type: ignore[attr-defined]
+
+    MainWindow.__init__ = init_and_watch  # type: ignore[method-assign]
+    MainWindow.open = open_and_watch  # type: ignore[method-assign]
     return app.main(["--data-dir", data_dir])
 
 

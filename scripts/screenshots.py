@@ -343,7 +343,7 @@ def run_group(name: str, out: Path, size: tuple[int, int]) -> None:
         from PySide6 import QtWebEngineWidgets  # noqa: F401  (before the QApplication)
         from PySide6.QtWidgets import QApplication
 
-        from terminal.app import build_services
+        from terminal.assembly import build_services
         from tests.ui.charge_flow import run_session
 
         app = QApplication([sys.argv[0]])

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 
-# As the terminal does before its QApplication (terminal.ui.shell.prepare_qt): QtWebEngine then loads
+# As the terminal does before its QApplication (terminal.ui.startup.prepare_qt): QtWebEngine then loads
 # with the first web view a test opens, after pytest-qt's QApplication exists, exactly as in the app.
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 

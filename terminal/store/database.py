@@ -28,7 +28,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -42,6 +41,7 @@ from terminal.store import (
     StoreError,
     postgres,
 )
+from terminal.store.location import default_data_dir
 
 if TYPE_CHECKING:
     # Alembic costs about 0.2 s to import: only a new or older database (or a test) needs it.
@@ -66,7 +66,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "MerchantTerminal"
 DATABASE_FILE = "terminal.db"
 LOCK_FILE = "terminal.lock"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -78,11 +77,6 @@ STARTUP_BUSY_TIMEOUT_MS = 1500
 
 # Execution option that makes the SQLite begin hook take the write lock at BEGIN.
 WRITE_OPTION = "terminal_write"
-
-
-def default_data_dir() -> Path:
-    """The per-user data directory of the terminal (created by `open_database`, not here)."""
-    return Path(platformdirs.user_data_dir(APP_NAME, APP_NAME))
 
 
 # -- the single-instance lock ------------------------------------------------------------------

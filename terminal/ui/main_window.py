@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QFontMetrics, QKeySequence
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -17,11 +19,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from terminal.ui.async_bridge import AsyncBridge
-from terminal.ui.charge_screen import ChargeScreen
-from terminal.ui.history_screen import HistoryScreen
+if TYPE_CHECKING:  # start-up shows this window before the screens' modules are imported
+    from PySide6.QtGui import QCloseEvent, QPaintEvent
+
+    from terminal.ui.async_bridge import AsyncBridge
+    from terminal.ui.charge_screen import ChargeScreen
+    from terminal.ui.history_screen import HistoryScreen
 
 SANDBOX_TEXT = "SANDBOX — simulated gateways for practice and testing. No real money moves."
+OPENING_TEXT = "Opening the store…"
 
 
 @dataclass
@@ -64,16 +70,23 @@ def nav_width() -> int:
 
 class MainWindow(QMainWindow):
     """Charge (F2), History (F3) and the screens added with `add_screen`, each on its function key;
-    closing waits for work in flight."""
+    closing waits for work in flight.
 
-    def __init__(
-        self, charge: ChargeScreen, history: HistoryScreen, bridge: AsyncBridge, *, sandbox: bool
-    ) -> None:
+    Start-up shows it at once, empty but for a line saying the store is opening (`terminal.ui.startup`);
+    `open` then puts the first screens, the menus and the SANDBOX banner in it.
+    """
+
+    first_painted = Signal()
+    closed = Signal()
+
+    charge: ChargeScreen
+    history: HistoryScreen
+    bridge: AsyncBridge
+
+    def __init__(self) -> None:
         super().__init__()
-        self.setWindowTitle("Merchant Terminal" + (" — SANDBOX" if sandbox else ""))
-        self.charge = charge
-        self.history = history
-        self.bridge = bridge
+        self.has_painted = False
+        self.setWindowTitle("Merchant Terminal")
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(nav_width())
@@ -81,6 +94,7 @@ class MainWindow(QMainWindow):
         self.entries: list[Screen] = []
         self._actions: list[QAction] = []  # the Screens menu's entries, in the order of `entries`
         self._placeholders: dict[int, QWidget] = {}  # id(screen) -> what stands in for it until built
+        self._opened = False
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -96,12 +110,39 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.banner = QLabel(SANDBOX_TEXT)
         self.banner.setObjectName("sandboxBanner")
-        self.banner.setVisible(sandbox)
+        self.banner.setVisible(False)
         layout.addWidget(self.banner)
         layout.addLayout(body, 1)
         self.setCentralWidget(root)
         self.setStyleSheet(style_sheet())
+        self.opening = QLabel(OPENING_TEXT)
+        self.opening.setObjectName("openingNote")  # centred by terminal.qss
+        self.screens.addWidget(self.opening)
         self._screens_menu = self.menuBar().addMenu("&Screens")
+        self.resize(1280, 800)
+
+    def show_failure(self, reason: str) -> None:
+        """Start-up failed: say why where the screens would be (closing the window ends the run)."""
+        self.opening.setText(
+            f"Merchant Terminal cannot start.\n\n{reason}\n\nClose this window, fix it, and start again."
+        )
+        self.opening.setWordWrap(True)
+        self.opening.setProperty("failed", True)
+        self.opening.style().unpolish(self.opening)  # the [failed="true"] rule of terminal.qss applies
+        self.opening.style().polish(self.opening)
+
+    def open(
+        self, charge: ChargeScreen, history: HistoryScreen, bridge: AsyncBridge, *, sandbox: bool
+    ) -> None:
+        """Put Charge (shown) and History in the window, with the menus; say SANDBOX when on simulators."""
+        if self._opened:
+            raise RuntimeError("the main window is already open")
+        self._opened = True
+        self.setWindowTitle("Merchant Terminal" + (" — SANDBOX" if sandbox else ""))
+        self.banner.setVisible(sandbox)
+        self.charge = charge
+        self.history = history
+        self.bridge = bridge
         self.nav.currentRowChanged.connect(self._show_screen)
         self.add_screen(Screen("&Charge", "F2", charge, charge.form.amount.setFocus))
         self.add_screen(Screen("&History", "F3", history, self._history_shown))
@@ -112,7 +153,14 @@ class MainWindow(QMainWindow):
         bridge.idle.connect(lambda: self.statusBar().showMessage("Ready", 3000))
         bridge.failed.connect(lambda text: self.statusBar().showMessage(f"Error: {text}", 10000))
         self.nav.setCurrentRow(0)
-        self.resize(1280, 800)
+        self.screens.removeWidget(self.opening)
+        self.opening.deleteLater()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.has_painted:
+            self.has_painted = True
+            self.first_painted.emit()
 
     def add_screen(self, screen: Screen) -> QAction:
         """Add a screen to the navigation and the Screens menu, on its function key (shown in both).
@@ -230,6 +278,10 @@ class MainWindow(QMainWindow):
         self.history.focus_search()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._opened:  # closed while the store was opening, or after start-up failed: nothing runs yet
+            super().closeEvent(event)
+            self.closed.emit()
+            return
         self.charge.cancel_card_entry()  # an open card page has charged nothing yet: close it
         if self.bridge.running:
             self.statusBar().showMessage("Finishing the work in progress; close again in a moment.", 5000)

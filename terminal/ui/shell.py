@@ -6,10 +6,11 @@ import asyncio
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from terminal.services.changes import POLL_EVERY_MS
@@ -63,14 +64,18 @@ class ShellServices(Protocol):
 class Shell:
     """The window and its helpers for one run of the terminal."""
 
-    def __init__(self, services: ShellServices, listener: ReturnListener) -> None:
+    def __init__(
+        self, services: ShellServices, listener: ReturnListener, window: MainWindow | None = None
+    ) -> None:
+        """Build the first screens into `window` (the one start-up showed) or into a new main window."""
         self.services = services
         self.listener = listener
         self.bridge = AsyncBridge()
         self.charge = ChargeScreen(services.payments, services.profiles, listener, self.bridge)
         profile_choices = [(profile.id, profile.label) for profile in services.profiles.all()]
         self.history = HistoryScreen(services.history, self.bridge, profiles=profile_choices)
-        self.window = MainWindow(self.charge, self.history, self.bridge, sandbox=services.sandbox)
+        self.window = window if window is not None else MainWindow()
+        self.window.open(self.charge, self.history, self.bridge, sandbox=services.sandbox)
         self.history.transaction_activated.connect(self.open_transaction)
         # Payout (F5), Payment links (F6) and End of day (F7) are built the first time they are shown
         # (start-up builds only what the first window shows), as is a transaction's detail.
@@ -297,54 +302,32 @@ class Shell:
             self._watch.cancel()
 
 
-def prepare_qt() -> None:
-    """What must be set before the QApplication exists.
+async def serve(
+    services: ShellServices,
+    window: MainWindow,
+    *,
+    self_test: bool = False,
+    ready: Callable[[], None] | None = None,
+) -> int:
+    """Sign in, fill the (shown) main window with the screens, and serve until it closes; the exit code.
 
-    QtWebEngine is loaded with the first card page, not at start-up (about 0.1 s of it): Qt allows that
-    when OpenGL contexts are shared, which otherwise importing QtWebEngineWidgets first would have set.
+    `ready` runs once the screens are built (start-up's `freeze_startup_heap`). Closing the window while the
+    store was opening, or the sign-in window, ends the run with nothing opened.
     """
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-
-
-def _qt_app() -> QApplication:
     app = QApplication.instance()
-    if isinstance(app, QApplication):
-        return app
-    prepare_qt()
-    app = QApplication([sys.argv[0]])
-    # The session coroutine decides when to quit, after payments in flight and cleanup have finished.
-    app.setQuitOnLastWindowClosed(False)
-    app.setApplicationName("Merchant Terminal")
-    app.setOrganizationName("MerchantTerminal")
-    return app
-
-
-def run_gui(services: ShellServices, *, self_test: bool = False) -> int:
-    """Open the main window and serve until it closes (or run the self-test); returns the exit code."""
-    import qasync
-
-    app = _qt_app()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with loop:
-            code: int = loop.run_until_complete(_session(app, services, self_test))
-            return code
-    finally:
-        asyncio.set_event_loop(None)
-
-
-async def _session(app: QApplication, services: ShellServices, self_test: bool) -> int:
+    assert isinstance(app, QApplication)  # made by start-up (terminal.ui.startup.qt_app)
     listener = ReturnListener()
     code = 1
     try:
         await listener.start()
-        if not await ensure_signed_in(services.security):
-            return 0  # the sign-in window was closed: nothing was opened
-        shell = Shell(services, listener)
-        shell.window.show()
-        # What start-up deferred (the sandbox simulators' servers) starts once the window has painted:
-        # started at once, its imports would hold the interpreter lock through the first paint.
+        if not window.isVisible() or not await ensure_signed_in(services.security, parent=window):
+            window.close()
+            return 0  # closed before anyone signed in: nothing was opened
+        shell = Shell(services, listener, window)
+        if ready is not None:
+            ready()
+        # What start-up deferred (the sandbox simulators' servers) starts once the screens have painted:
+        # started at once, its imports would hold the interpreter lock through that paint.
         start_background = getattr(services, "start_background", None)
         if start_background is not None:
             QTimer.singleShot(BACKGROUND_START_MS, start_background)

@@ -193,8 +193,8 @@ class FirstAdminForm(QWidget):
 class SignInWindow(QDialog):
     """The window shown before the main window: first administrator, or sign in."""
 
-    def __init__(self, security: Security) -> None:
-        super().__init__()
+    def __init__(self, security: Security, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Merchant Terminal — sign in" + (" — SANDBOX" if security.sandbox else ""))
         self.security = security
         self.operator: Operator | None = None
@@ -214,11 +214,12 @@ class SignInWindow(QDialog):
         self.accept()
 
 
-async def ensure_signed_in(security: Security) -> bool:
-    """Show the sign-in window until someone signs in (True) or it is closed (False)."""
+async def ensure_signed_in(security: Security, parent: QWidget | None = None) -> bool:
+    """Show the sign-in window (over `parent`, the main window at start-up) until someone signs in (True)
+    or it is closed (False)."""
     if security.session.current is not None:
         return True
-    window = SignInWindow(security)
+    window = SignInWindow(security, parent)
     finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def ended(code: int) -> None:

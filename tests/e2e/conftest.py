@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 
 T = TypeVar("T")
 

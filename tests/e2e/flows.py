@@ -6,7 +6,7 @@ from datetime import date
 
 import httpx
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
 from terminal.services.payments import PaymentOutcome

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.domain.ledger import Operation
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind

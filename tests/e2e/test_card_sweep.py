@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from terminal.app import build_services
+from terminal.assembly import build_services
 from terminal.domain.operations import OperationKind
 from terminal.services.logs import configure_logging
 from tests.e2e.conftest import run

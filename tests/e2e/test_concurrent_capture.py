@@ -13,7 +13,7 @@ import asyncio
 import pytest
 from sqlalchemy.engine import URL
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.domain.ledger import RuleViolation, TransactionState
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState

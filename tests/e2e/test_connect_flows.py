@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.gateways.base import CardDetails

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.domain.declines import DeclineCode
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.operations import OperationState
 from terminal.sim.faults import FAULT_KINDS
 from tests.e2e.conftest import run

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.services.payments import DirectPayment

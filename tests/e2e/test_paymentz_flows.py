@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.domain.ledger import RuleViolation, TransactionState
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from terminal.app import build_services
+from terminal.assembly import build_services
 from terminal.domain.ledger import Transaction, TransactionState
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState
 from terminal.gateways.base import CardDetails, Challenge, HostedEntryRequest, Outcome

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
 from terminal.gateways.base import CardDetails

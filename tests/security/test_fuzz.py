@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.cards import CardBrand, CardError, check_cvc, check_expiry_text, check_number
 from terminal.domain.money import Money, MoneyError, known_currencies, parse_amount
 from terminal.domain.operations import OperationKind

@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from terminal.app import build_services
+from terminal.assembly import build_services
 from tests.e2e.conftest import run
 from tests.security.sweep_child import DIRECT, HOSTED_CARDS, KILLED
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.ledger import TransactionState
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind, OperationState

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationKind
 from terminal.domain.roles import Permission

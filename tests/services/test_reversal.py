@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.capabilities import Support
 from terminal.domain.ledger import RuleViolation, TransactionState
 from terminal.domain.money import Money

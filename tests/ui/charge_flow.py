@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from terminal.app import Services
+from terminal.assembly import Services
 from terminal.ui.page_driver import click, fill_and_submit, wait_for_js
 from terminal.ui.return_listener import ReturnListener
 from terminal.ui.shell import Shell

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from terminal.app import build_services
+from terminal.assembly import build_services
 from terminal.domain.ledger import TransactionState
 from terminal.domain.operations import OperationState
 from terminal.ui.shell import Shell

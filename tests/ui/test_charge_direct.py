@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.services.profiles import Profile
 from terminal.ui.page_driver import click, wait_for_js
 from terminal.ui.shell import Shell

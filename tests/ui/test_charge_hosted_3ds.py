@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.operations import OperationState
 from terminal.ui.page_driver import click, run_js, wait_for_js
 from terminal.ui.shell import Shell

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.ui.shell import Shell
 from tests.ui.charge_flow import Scenario, charge_by_keyboard, run_session, wait_until
 

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.money import Money
 from terminal.domain.operations import OperationState
 from terminal.gateways.base import CardDetails

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.operations import OperationKind
 from terminal.services.batch import DEFAULT_CONCURRENCY
 from terminal.ui.shell import Shell

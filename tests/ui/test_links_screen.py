@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.domain.operations import OperationKind
 from terminal.services.profiles import Profile
 from terminal.ui.links_model import OpenLinksModel, mailto_url

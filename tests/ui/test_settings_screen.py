@@ -18,7 +18,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.services.audit import Event
 from terminal.services.secrets import service_name
 from terminal.services.settings import SettingsError, parse_profile

@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow
 from pytestqt.qtbot import QtBot
 
-from terminal.app import build_services
+from terminal.assembly import build_services
 from terminal.domain.money import Money
 from terminal.domain.roles import Permission
 from terminal.services.audit import Event

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
-from terminal.app import Services, build_services
+from terminal.assembly import Services, build_services
 from terminal.ui.main_window import Screen, key_order, plain_title
 from terminal.ui.shell import Shell
 from tests.ui.charge_flow import run_session
