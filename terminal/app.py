@@ -5,13 +5,14 @@ merchant-terminal --self-test                        build the window, run one s
 merchant-terminal sim [--port N]                     run the simulators alone and print their URLs
 
 The main window shows first and the store opens behind it (`terminal.ui.startup`): this module imports
-nothing heavy, and `open_services` (the database, the profiles, the services: `terminal.assembly`) runs
-on a worker thread once the window has painted.
+nothing heavy, and `open_services` (the log, the database, the profiles, the services:
+`terminal.assembly`) runs on a worker thread once the window has painted.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -19,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from terminal import __version__
-from terminal.services.logs import configure_logging
-from terminal.store.location import default_data_dir
 
 if TYPE_CHECKING:
     from terminal.assembly import Services
@@ -56,16 +55,29 @@ def _prepare_environment(self_test: bool) -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
-def open_services(args: argparse.Namespace, data_dir: Path, *, sign_in_as: str | None = None) -> Services:
-    """Open the store and build the services for the window (run on a worker thread at start-up).
+def open_services(args: argparse.Namespace, *, sign_in_as: str | None = None) -> Services:
+    """Set up the log, open the store and build the services for the window (run on a worker thread once
+    the window has painted).
 
     The GUI starts signed out (the sign-in screen); the self-test signs in as the demo clerk. What keeps the
     terminal from starting is raised as `CannotStart`, with its one-line reason.
     """
     from terminal.assembly import StartupError, build_services
+    from terminal.services.logs import configure_logging
     from terminal.services.profiles import ProfileError
+    from terminal.store.location import default_data_dir
     from terminal.ui.startup import CannotStart
 
+    data_dir = args.data_dir or default_data_dir()
+    if args.self_test and args.data_dir is None:
+        # A self-test on an installed build never writes sandbox payments into the shop's real history.
+        import tempfile
+
+        data_dir = Path(tempfile.mkdtemp(prefix="merchant-terminal-self-test-"))
+    try:
+        configure_logging(data_dir / "logs")
+    except OSError as exc:
+        raise CannotStart(f"data directory {data_dir} cannot be used: {exc.strerror or exc}") from None
     try:
         return build_services(
             data_dir,
@@ -91,24 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     _prepare_environment(args.self_test)
-    data_dir = args.data_dir or default_data_dir()
-    if args.self_test and args.data_dir is None:
-        # A self-test on an installed build never writes sandbox payments into the shop's real history.
-        import tempfile
-
-        data_dir = Path(tempfile.mkdtemp(prefix="merchant-terminal-self-test-"))
-    try:
-        configure_logging(data_dir / "logs")
-    except OSError as exc:
-        print(
-            f"merchant-terminal: data directory {data_dir} cannot be used: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 2
+    # No garbage collection until the services are up (terminal.ui.startup.freeze_startup_heap says why).
+    gc.disable()
     from terminal.ui.startup import CannotStart, run_gui  # Qt is loaded only when a window is wanted
 
     try:
-        return run_gui(lambda: open_services(args, data_dir), self_test=args.self_test)
+        return run_gui(lambda: open_services(args), self_test=args.self_test)
     except CannotStart as exc:
         print(f"merchant-terminal: {exc}", file=sys.stderr)
         return 2

@@ -62,8 +62,13 @@ def freeze_startup_heap() -> None:
     thread, would walk all of it while holding the interpreter lock: a 50-60 ms freeze of the window
     during an export or a long History scroll (benchmarks/, docs/BENCHMARKS.md). Frozen, a full
     collection walks only what was made since.
+
+    The command line pauses the collector from its first line (`gc.disable()` in `terminal.app.main`):
+    what start-up makes lives as long as the process, and collecting it meanwhile took about a tenth of a
+    start (docs/BENCHMARKS.md). It runs again from here.
     """
     gc.freeze()
+    gc.enable()
 
 
 class CannotStart(Exception):
@@ -101,6 +106,7 @@ def run_gui(
             return code
     finally:
         asyncio.set_event_loop(None)
+        gc.enable()  # whatever happened (the command line paused it: `freeze_startup_heap`)
 
 
 def _wait_for_paint(window: MainWindow, timeout_ms: int = FIRST_PAINT_WAIT_MS) -> None:
@@ -152,6 +158,9 @@ async def _session(
     except BaseException:
         window.close()
         raise
+    # The store and the services are up: the collector runs again before anyone signs in (the sign-in
+    # window may stay open a long time), and once more after the screens are built.
+    freeze_startup_heap()
     from terminal.ui.shell import serve
 
     return await serve(services, window, self_test=self_test, ready=freeze_startup_heap)
